@@ -1,0 +1,16 @@
+"""mxnet-serde: move Apache MXNet 1.9.1 models in and out of ONNX.
+
+    path = serde.export_model(net, input_format="gluon", filename_prefix="model",
+                              input_shapes={"data": (1, 3, 224, 224)})
+"""
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from ._api import export_model, import_model, save_onnx, to_onnx  # noqa: E402
+from ._install import install  # noqa: E402
+from .errors import (ConversionError, InvalidModelError, SerdeError,  # noqa: E402
+                     UnsupportedOperatorError)
+
+__all__ = ["export_model", "import_model", "to_onnx", "save_onnx", "install", "SerdeError",
+           "UnsupportedOperatorError", "InvalidModelError", "ConversionError", "__version__"]

@@ -1,0 +1,161 @@
+"""Normalise what users hand to export (Symbol + params, a Module, a Gluon block) into a
+Symbol, its parameters and its input signature."""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import mxnet as mx
+import numpy as np
+
+from .errors import InvalidModelError, SerdeError
+
+
+@dataclass
+class SymbolicModel:
+    sym: mx.sym.Symbol
+    arg_params: dict[str, mx.nd.NDArray]
+    aux_params: dict[str, mx.nd.NDArray]
+    input_shapes: dict[str, tuple[int, ...]] | None = None
+    input_types: dict[str, np.dtype] = field(default_factory=dict)
+
+
+def detect_input_format(obj: Any) -> str:
+    if isinstance(obj, mx.gluon.Block):
+        return "gluon"
+    if isinstance(obj, (mx.sym.Symbol, mx.mod.BaseModule, str, os.PathLike)):
+        return "symbolic"
+    raise InvalidModelError(f"cannot export a {type(obj).__name__}: expected an mxnet Symbol "
+                            f"(or a -symbol.json path), a Module, or a Gluon HybridBlock")
+
+
+def load_params(params: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Accept a dict (optionally with arg:/aux: keys), an (arg, aux) pair, or a .params path."""
+    if params is None:
+        return {}, {}
+    if isinstance(params, (str, os.PathLike)):
+        path = Path(params)
+        if not path.is_file():
+            raise InvalidModelError(f"parameter file {str(path)!r} does not exist")
+        try:
+            params = mx.nd.load(str(path))
+        except mx.base.MXNetError as err:
+            raise InvalidModelError(f"cannot read parameter file {str(path)!r}: "
+                                    f"{str(err).splitlines()[0]}") from err
+        if not isinstance(params, dict):
+            raise InvalidModelError(f"parameter file {str(path)!r} holds unnamed arrays")
+    if isinstance(params, tuple) and len(params) == 2:
+        return dict(params[0] or {}), dict(params[1] or {})
+    if not isinstance(params, Mapping):
+        raise InvalidModelError(f"params must be a dict, an (arg, aux) pair or a path, "
+                                f"not {type(params).__name__}")
+    arg, aux = {}, {}
+    for key, value in params.items():
+        if key.startswith("arg:"):
+            arg[key[4:]] = value
+        elif key.startswith("aux:"):
+            aux[key[4:]] = value
+        else:
+            arg[key] = value
+    return arg, aux
+
+
+def from_symbol(sym: Any, params: Any, input_shapes: Any) -> SymbolicModel:
+    if isinstance(sym, (str, os.PathLike)):
+        path = Path(sym)
+        if not path.is_file():
+            raise InvalidModelError(f"symbol file {str(path)!r} does not exist")
+        try:
+            sym = mx.sym.load(str(path))
+        except mx.base.MXNetError as err:
+            raise InvalidModelError(f"cannot read symbol file {str(path)!r}: "
+                                    f"{str(err).splitlines()[0]}") from err
+    arg, aux = load_params(params)
+    # Parameters given without arg/aux split are sorted by the symbol's own lists.
+    aux_names = set(sym.list_auxiliary_states())
+    for name in list(arg):
+        if name in aux_names:
+            aux[name] = arg.pop(name)
+    return SymbolicModel(sym, arg, aux, input_shapes)
+
+
+def from_module(module: mx.mod.BaseModule, params: Any, input_shapes: Any) -> SymbolicModel:
+    if not module.binded:
+        raise InvalidModelError("the Module is not bound: call module.bind(data_shapes=...) "
+                                "and initialise or set its parameters before exporting")
+    if params is None:
+        if not module.params_initialized:
+            raise InvalidModelError("the Module's parameters are not initialised: call "
+                                    "init_params() or set_params(), or pass params")
+        arg, aux = module.get_params()
+    else:
+        arg, aux = load_params(params)
+    shapes = input_shapes or {d.name: tuple(d.shape) for d in module.data_shapes}
+    types = {d.name: np.dtype(d.dtype) for d in module.data_shapes}
+    return SymbolicModel(module.symbol, dict(arg), dict(aux), shapes, types)
+
+
+def from_gluon(block: mx.gluon.Block, input_shapes: Any, input_names: Sequence[str] | None,
+               input_types: Mapping[str, Any] | None) -> SymbolicModel:
+    if not isinstance(block, mx.gluon.HybridBlock):
+        raise InvalidModelError(f"{type(block).__name__} is a Block, not a HybridBlock: only "
+                                f"hybridizable blocks have a graph to export")
+    if input_shapes is None:
+        raise InvalidModelError("exporting a Gluon block needs input_shapes, e.g. "
+                                "input_shapes={'data': (1, 3, 224, 224)}")
+    if isinstance(input_shapes, Mapping):
+        names = list(input_shapes)
+        shapes = [tuple(input_shapes[n]) for n in names]
+    else:
+        shapes = list(input_shapes)
+        if shapes and all(isinstance(d, (int, np.integer)) for d in shapes):
+            shapes = [tuple(shapes)]
+        names = list(input_names) if input_names else (
+            ["data"] if len(shapes) == 1 else [f"data{i}" for i in range(len(shapes))])
+        if len(names) != len(shapes):
+            raise InvalidModelError(f"{len(names)} input names for {len(shapes)} input shapes")
+    types = {n: np.dtype((input_types or {}).get(n, np.float32)) for n in names}
+    params = block.collect_params()
+    uninitialised = [p.name for p in params.values() if p._data is None and p._deferred_init == ()]
+    if uninitialised:
+        raise InvalidModelError(f"the block's parameters are not initialised "
+                                f"({uninitialised[:5]}...): call block.initialize() or load "
+                                f"parameters before exporting")
+    deferred = [p.name for p in params.values() if p._data is None]
+    if deferred:  # shapes are only known after one forward pass
+        ctx = next(iter(params.values()))._deferred_init[1][0]
+        try:
+            block(*[mx.nd.zeros(s, ctx=ctx, dtype=types[n]) for n, s in zip(names, shapes)])
+        except Exception as err:
+            raise InvalidModelError(f"the block could not run on input shapes {shapes}: "
+                                    f"{err}") from err
+    inputs = [mx.sym.var(n) for n in names]
+    try:
+        out = block(*inputs)
+    except SerdeError:
+        raise
+    except Exception as err:
+        raise InvalidModelError(f"tracing {type(block).__name__} symbolically failed: "
+                                f"{type(err).__name__}: {err}") from err
+    if isinstance(out, (list, tuple)):
+        out = mx.sym.Group(list(_flatten(out)))
+    var_names = set(out.list_inputs())
+    aux_names = set(out.list_auxiliary_states())
+    arg, aux = {}, {}
+    for param in params.values():
+        if param.name not in var_names:
+            continue
+        value = param.data(param.list_ctx()[0])
+        (aux if param.name in aux_names else arg)[param.name] = value
+    return SymbolicModel(out, arg, aux, dict(zip(names, shapes)), types)
+
+
+def _flatten(items: Any):
+    for item in items:
+        if isinstance(item, (list, tuple)):
+            yield from _flatten(item)
+        else:
+            yield item

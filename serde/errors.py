@@ -1,0 +1,54 @@
+"""The one error hierarchy of serde: every failure a user can cause raises a SerdeError."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class SerdeError(Exception):
+    """Base class of every error raised by serde."""
+
+
+class InvalidModelError(SerdeError):
+    """The input model, file or arguments are malformed or inconsistent."""
+
+
+class ConversionError(SerdeError):
+    """A node could not be converted although its operator is supported."""
+
+    def __init__(self, message: str, *, node: str | None = None, op: str | None = None,
+                 opset: int | None = None) -> None:
+        where = []
+        if node is not None:
+            where.append(f"node {node!r}")
+        if op is not None:
+            where.append(f"op {op!r}")
+        if opset is not None:
+            where.append(f"opset {opset}")
+        prefix = f"[{', '.join(where)}] " if where else ""
+        super().__init__(prefix + message)
+        self.node, self.op, self.opset = node, op, opset
+
+
+class UnsupportedOperatorError(SerdeError):
+    """One or more operators have no converter. Lists every one of them at once."""
+
+    def __init__(self, unsupported: Iterable[tuple[str, str]], *, opset: int | None,
+                 direction: str = "MXNet -> ONNX") -> None:
+        self.unsupported = sorted(set(unsupported), key=lambda item: (item[0], item[1]))
+        self.opset = opset
+        by_op: dict[str, list[str]] = {}
+        for op, node in self.unsupported:
+            by_op.setdefault(op, []).append(node)
+        lines = [f"  {op}: nodes {', '.join(repr(n) for n in nodes[:8])}"
+                 + (f" and {len(nodes) - 8} more" if len(nodes) > 8 else "")
+                 for op, nodes in by_op.items()]
+        target = f" at opset {opset}" if opset is not None else ""
+        super().__init__(
+            f"{len(by_op)} operator(s) have no {direction} converter{target}:\n"
+            + "\n".join(lines)
+            + "\nConvert with another opset, or replace these operators in the model."
+        )
+
+    @property
+    def ops(self) -> list[str]:
+        return sorted({op for op, _ in self.unsupported})

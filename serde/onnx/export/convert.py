@@ -1,0 +1,291 @@
+"""MXNet Symbol + parameters -> ONNX ModelProto."""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import mxnet as mx
+import numpy as np
+import onnx
+from onnx import helper, numpy_helper
+
+from ... import __version__
+from ...errors import ConversionError, InvalidModelError, SerdeError, UnsupportedOperatorError
+from .context import ExportContext, MxNode
+from .registry import (DEFAULT_EXPORT_OPSET, EXPORT_REGISTRY, MAX_EXPORT_OPSET,
+                       MIN_EXPORT_OPSET, ExportRegistry)
+
+log = logging.getLogger(__name__)
+
+#: Ops whose inputs beyond the first are training labels, unused at inference.
+LOSS_OUTPUT_OPS = {"SoftmaxOutput", "LinearRegressionOutput", "LogisticRegressionOutput",
+                   "MAERegressionOutput", "SVMOutput"}
+#: ONNX protobuf limit: larger models keep their weights as external data.
+PROTOBUF_LIMIT_BYTES = 2**31 - 1
+
+
+def _as_numpy(value: Any) -> np.ndarray:
+    if isinstance(value, mx.nd.NDArray):
+        return value.asnumpy()
+    return np.asarray(value)
+
+
+def _normalise_shapes(input_shapes: Any, data_names: Sequence[str]) -> dict[str, tuple[int, ...]]:
+    if input_shapes is None:
+        return {}
+    if isinstance(input_shapes, Mapping):
+        return {str(k): tuple(int(d) for d in v) for k, v in input_shapes.items()}
+    shapes = list(input_shapes)
+    if shapes and all(isinstance(d, (int, np.integer)) for d in shapes):
+        shapes = [shapes]  # a single shape for a single input
+    if len(shapes) != len(data_names):
+        raise InvalidModelError(
+            f"{len(shapes)} input shape(s) given for {len(data_names)} data input(s) "
+            f"{list(data_names)}; pass a dict {{name: shape}} to be explicit")
+    return {n: tuple(int(d) for d in s) for n, s in zip(data_names, shapes, strict=True)}
+
+
+def _normalise_dynamic_axes(dynamic_axes: Any, dynamic_batch: bool,
+                            data_names: Sequence[str]) -> dict[str, dict[int, str]]:
+    axes: dict[str, dict[int, str]] = {}
+    if dynamic_batch:
+        for name in data_names:
+            axes[name] = {0: "batch"}
+    for name, spec in (dynamic_axes or {}).items():
+        if name not in data_names:
+            raise InvalidModelError(f"dynamic_axes names {name!r}, which is not a data input "
+                                    f"of the model (inputs: {list(data_names)})")
+        if isinstance(spec, Mapping):
+            axes.setdefault(name, {}).update({int(k): str(v) for k, v in spec.items()})
+        else:
+            axes.setdefault(name, {}).update({int(k): f"{name}_dim{int(k)}" for k in spec})
+    return axes
+
+
+def symbol_to_onnx(sym: mx.sym.Symbol, arg_params: Mapping[str, Any],
+                   aux_params: Mapping[str, Any] | None = None, *,
+                   input_shapes: Any = None, input_types: Mapping[str, Any] | None = None,
+                   opset_version: int | None = None, dynamic_axes: Any = None,
+                   dynamic_batch: bool = False, model_name: str = "mxnet_model",
+                   doc_string: str | None = None,
+                   registry: ExportRegistry = EXPORT_REGISTRY,
+                   check: bool = True) -> onnx.ModelProto:
+    """Convert an MXNet Symbol and its parameters to an ONNX model.
+
+    ``input_shapes`` maps each data input to its shape (a list in input order also works);
+    ``dynamic_axes`` maps input names to ``{axis: dim_name}``; ``dynamic_batch`` marks axis 0 of
+    every data input as ``"batch"``.
+    """
+    opset = DEFAULT_EXPORT_OPSET if opset_version is None else int(opset_version)
+    if not MIN_EXPORT_OPSET <= opset <= MAX_EXPORT_OPSET:
+        raise InvalidModelError(f"opset {opset} is outside the supported export range "
+                                f"{MIN_EXPORT_OPSET}..{MAX_EXPORT_OPSET}")
+    if not isinstance(sym, mx.sym.Symbol):
+        raise InvalidModelError(f"expected an mxnet Symbol, got {type(sym).__name__}")
+    aux_params = dict(aux_params or {})
+    params = {**{k: _as_numpy(v) for k, v in arg_params.items()},
+              **{k: _as_numpy(v) for k, v in aux_params.items()}}
+
+    graph = json.loads(sym.tojson())
+    nodes = graph["nodes"]
+    var_names = [n["name"] for n in nodes if n["op"] == "null"]
+    consumers: dict[int, list[tuple[str, int]]] = {}
+    for node in nodes:
+        for pos, (src, _idx, *_rest) in enumerate(node.get("inputs", [])):
+            consumers.setdefault(src, []).append((node["op"], pos))
+
+    # Classify variables: parameters, data inputs, training labels.
+    data_names = [n for n in var_names if n not in params]
+    given_shapes = dict(input_shapes) if isinstance(input_shapes, Mapping) else None
+    labels = []
+    for node_id, node in enumerate(nodes):
+        if node["op"] != "null" or node["name"] in params:
+            continue
+        uses = consumers.get(node_id, [])
+        if uses and all(op in LOSS_OUTPUT_OPS and pos >= 1 for op, pos in uses) and (
+                given_shapes is None or node["name"] not in given_shapes):
+            labels.append(node["name"])
+    data_names = [n for n in data_names if n not in labels]
+    extra = sorted(set(params) - set(var_names))
+    if extra:
+        raise InvalidModelError(f"{len(extra)} parameter(s) are not used by the graph: "
+                                f"{extra[:10]}{' ...' if len(extra) > 10 else ''}")
+    shapes_in = _normalise_shapes(input_shapes, data_names)
+    unknown = sorted(set(shapes_in) - set(data_names))
+    if unknown:
+        raise InvalidModelError(f"input_shapes names {unknown}, which are not data inputs of the "
+                                f"graph (data inputs: {data_names}; parameters are given by params)")
+    missing = [n for n in data_names if n not in shapes_in]
+    if missing:
+        raise InvalidModelError(
+            f"no shape for graph variable(s) {missing}: give input_shapes for data inputs, "
+            f"or pass the missing parameters")
+    dyn = _normalise_dynamic_axes(dynamic_axes, dynamic_batch, data_names)
+    types_in = {n: np.dtype((input_types or {}).get(n, np.float32)) for n in data_names}
+
+    # Shapes and dtypes of every internal output, from MXNet's own inference.
+    internals = sym.get_internals()
+    out_names = internals.list_outputs()
+    known_shapes = {**shapes_in, **{k: v.shape for k, v in params.items()}}
+    known_types = {**types_in, **{k: v.dtype for k, v in params.items()}}
+    for label in labels:
+        known_types.setdefault(label, np.dtype(np.float32))
+    try:
+        _, shapes, _ = internals.infer_shape_partial(**known_shapes)
+        _, dtypes, _ = internals.infer_type(**known_types)
+    except mx.base.MXNetError as err:
+        first = str(err).strip().splitlines()[0]
+        raise InvalidModelError(f"the given shapes/dtypes do not fit the graph: {first}") from err
+    # Index the internal outputs by node name, in output order.
+    outputs_of: dict[str, list[str]] = {}
+    for k, out_name in enumerate(out_names):
+        outputs_of.setdefault(internals[k].name, []).append(out_name)
+    names_seen: set[str] = set()
+    for node in nodes:
+        if node["name"] in names_seen:
+            raise InvalidModelError(f"two graph nodes are both named {node['name']!r}")
+        names_seen.add(node["name"])
+
+    ctx = ExportContext(opset=opset, dynamic_inputs=dyn)
+    for name, shape, dtype in zip(out_names, shapes, dtypes, strict=True):
+        ctx.reserve(name)
+        if shape is not None:
+            ctx.shapes[name] = tuple(shape)
+        if dtype is not None:
+            ctx.dtypes[name] = np.dtype(dtype)
+    for name in var_names:
+        ctx.reserve(name)
+
+    # Report every unsupported operator at once, before converting anything.
+    unsupported = [(n["op"], n["name"]) for n in nodes
+                   if n["op"] != "null" and registry.lookup(n["op"], opset) is None]
+    if unsupported:
+        raise UnsupportedOperatorError(unsupported, opset=opset)
+
+    # Parameters become initializers (never also graph inputs).
+    for name in var_names:
+        if name in params:
+            array = params[name]
+            ctx.initializers[name] = numpy_helper.from_array(array, name)
+            ctx.constants[name] = array
+            ctx.shapes[name] = tuple(array.shape)
+            ctx.dtypes[name] = array.dtype
+
+    tensor_of: dict[tuple[int, int], str] = {}
+    for node_id, node in enumerate(nodes):
+        if node["op"] == "null":
+            tensor_of[(node_id, 0)] = node["name"]
+            continue
+        inputs = []
+        for src, idx, *_ in node.get("inputs", []):
+            key = (src, idx)
+            if key not in tensor_of:
+                raise InvalidModelError(f"node {node['name']!r} reads output {idx} of node "
+                                        f"{nodes[src]['name']!r}, which is not visible")
+            inputs.append(tensor_of[key])
+        mx_node = MxNode(name=node["name"], op=node["op"], attrs=dict(node.get("attrs", {})),
+                         inputs=inputs, outputs=list(outputs_of.get(node["name"], [])))
+        converter = registry.lookup(node["op"], opset)
+        assert converter is not None
+        try:
+            produced = list(converter.fn(mx_node, ctx))
+        except SerdeError:
+            raise
+        except Exception as err:  # a converter bug must still name the node
+            raise ConversionError(f"{type(err).__name__}: {err}", node=node["name"],
+                                  op=node["op"], opset=opset) from err
+        if len(produced) < len(mx_node.outputs):
+            raise ConversionError(f"converter produced {len(produced)} outputs, MXNet has "
+                                  f"{len(mx_node.outputs)}", node=node["name"], op=node["op"],
+                                  opset=opset)
+        for i, (preferred, tensor) in enumerate(zip(mx_node.outputs, produced)):
+            tensor_of[(node_id, i)] = tensor
+            if tensor != preferred:
+                ctx.shapes.setdefault(tensor, ctx.shapes.get(preferred))
+                ctx.dtypes.setdefault(tensor, ctx.dtypes.get(preferred, np.dtype(np.float32)))
+
+    # Graph outputs keep MXNet's output names.
+    graph_outputs = []
+    head_names = sym.list_outputs()
+    for (src, idx, *_), out_name in zip(graph["heads"], head_names, strict=True):
+        tensor = tensor_of[(src, idx)]
+        if tensor != out_name or tensor in ctx.initializers or tensor in shapes_in or \
+                out_name in graph_outputs:
+            if out_name in graph_outputs:
+                out_name = ctx.unique_name(out_name)
+            ctx.emit("Identity", [tensor], [out_name], name=f"{out_name}_identity")
+            ctx.dtypes[out_name] = ctx.dtype(tensor)
+            ctx.shapes.setdefault(out_name, ctx.shapes.get(tensor))
+        graph_outputs.append(out_name)
+
+    onnx_nodes, used = _prune(ctx.nodes, graph_outputs)
+    inputs_vi = []
+    for name in data_names:
+        if name not in used:
+            log.info("data input %r does not reach any output; it is left out", name)
+            continue
+        dims: list[Any] = list(shapes_in[name])
+        for axis, dim_name in dyn.get(name, {}).items():
+            if not -len(dims) <= axis < len(dims):
+                raise InvalidModelError(f"dynamic axis {axis} is out of range for input "
+                                        f"{name!r} of rank {len(dims)}")
+            dims[axis] = dim_name
+        inputs_vi.append(helper.make_tensor_value_info(
+            name, helper.np_dtype_to_tensor_dtype(types_in[name]), dims))
+    if not inputs_vi and data_names:
+        raise InvalidModelError("no data input reaches the graph outputs")
+    outputs_vi = [helper.make_tensor_value_info(name, ctx.onnx_dtype(name), None)
+                  for name in graph_outputs]
+    initializers = [t for name, t in ctx.initializers.items() if name in used]
+    onnx_graph = helper.make_graph(onnx_nodes, model_name, inputs_vi, outputs_vi, initializers)
+    model = helper.make_model(
+        onnx_graph, opset_imports=[helper.make_opsetid("", opset)],
+        producer_name="mxnet-serde", producer_version=__version__,
+        doc_string=doc_string or f"{model_name} exported from MXNet {mx.__version__} by mxnet-serde",
+        ir_version=helper.find_min_ir_version_for([helper.make_opsetid("", opset)]))
+    helper.set_model_props(model, {"source_framework": "mxnet",
+                                   "source_framework_version": mx.__version__,
+                                   "converter": f"mxnet-serde {__version__}"})
+    _set_output_shapes(model, ctx, graph_outputs, dyn)
+    if check and model.ByteSize() < PROTOBUF_LIMIT_BYTES:
+        check_onnx_model(model)
+    return model
+
+
+def _prune(nodes: list[onnx.NodeProto], outputs: list[str]) -> tuple[list[onnx.NodeProto], set[str]]:
+    """Drop nodes that do not reach a graph output; return kept nodes and used tensor names."""
+    needed = set(outputs)
+    kept = []
+    for node in reversed(nodes):
+        if any(o in needed for o in node.output):
+            kept.append(node)
+            needed.update(i for i in node.input if i)
+    kept.reverse()
+    return kept, needed
+
+
+def _set_output_shapes(model: onnx.ModelProto, ctx: ExportContext, outputs: list[str],
+                       dyn: dict[str, dict[int, str]]) -> None:
+    """Declare output shapes: ONNX shape inference propagates symbolic dims from the inputs;
+    where it cannot, MXNet's static shapes are used when no axis is dynamic."""
+    try:
+        inferred = onnx.shape_inference.infer_shapes(model, strict_mode=False)
+        by_name = {vi.name: vi for vi in inferred.graph.output}
+    except Exception:  # inference is a nicety here; check_model reports real problems
+        by_name = {}
+    for vi in model.graph.output:
+        source = by_name.get(vi.name)
+        if source is not None and source.type.tensor_type.HasField("shape"):
+            vi.type.tensor_type.shape.CopyFrom(source.type.tensor_type.shape)
+        elif not any(dyn.values()) and ctx.shapes.get(vi.name) is not None:
+            shape = helper.make_tensor_value_info(vi.name, 1, ctx.shapes[vi.name])
+            vi.type.tensor_type.shape.CopyFrom(shape.type.tensor_type.shape)
+
+
+def check_onnx_model(model: onnx.ModelProto | str) -> None:
+    try:
+        onnx.checker.check_model(model, full_check=True)
+    except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as err:
+        raise ConversionError(f"the exported model fails onnx.checker: {err}") from err

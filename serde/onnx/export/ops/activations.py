@@ -1,0 +1,147 @@
+"""Activations, softmax family and clipping."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..context import ExportContext, MxNode
+from ..registry import register
+from ._helpers import scalar_const
+
+_ACTIVATION_OPS = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh",
+                   "softrelu": "Softplus", "softsign": "Softsign"}
+
+
+@register("Activation")
+def activation(node: MxNode, ctx: ExportContext) -> list[str]:
+    act = node.str("act_type")
+    if act in _ACTIVATION_OPS:
+        return ctx.emit(_ACTIVATION_OPS[act], node.inputs[:1], node.outputs, name=node.name)
+    if act == "log_sigmoid":
+        sig = ctx.emit1("Sigmoid", node.inputs[:1], name=f"{node.name}_sigmoid")
+        return ctx.emit("Log", [sig], node.outputs, name=node.name)
+    if act == "mish":
+        return ctx.emit("Mish", node.inputs[:1], node.outputs, name=node.name)
+    raise node.fail(f"act_type {act} is not supported")
+
+
+@register("relu", "sigmoid", "tanh", "softsign")
+def unary_activation(node: MxNode, ctx: ExportContext) -> list[str]:
+    op = {"relu": "Relu", "sigmoid": "Sigmoid", "tanh": "Tanh", "softsign": "Softsign"}[node.op]
+    return ctx.emit(op, node.inputs[:1], node.outputs, name=node.name)
+
+
+@register("LeakyReLU")
+def leaky_relu(node: MxNode, ctx: ExportContext) -> list[str]:
+    act = node.str("act_type", "leaky")
+    slope = node.float("slope", 0.25)
+    if act == "leaky":
+        return ctx.emit("LeakyRelu", node.inputs[:1], node.outputs, name=node.name, alpha=slope)
+    if act == "elu":
+        return ctx.emit("Elu", node.inputs[:1], node.outputs, name=node.name, alpha=slope)
+    if act == "selu":
+        return ctx.emit("Selu", node.inputs[:1], node.outputs, name=node.name)
+    if act == "gelu":
+        return ctx.emit("Gelu", node.inputs[:1], node.outputs, name=node.name) \
+            if ctx.opset >= 20 else _gelu_erf(node, ctx)
+    if act == "prelu":
+        data, gamma = node.inputs[:2]
+        rank = len(ctx.shape(data))
+        if rank > 2 and len(ctx.shape(gamma)) == 1 and ctx.shape(gamma)[0] > 1:
+            # MXNet's gamma is per channel (axis 1); ONNX broadcasts from the right.
+            gamma = ctx.emit1("Reshape", [gamma, ctx.add_int64([-1] + [1] * (rank - 2),
+                                                              f"{node.name}_gshape")],
+                              name=f"{node.name}_gamma")
+        return ctx.emit("PRelu", [data, gamma], node.outputs, name=node.name)
+    if act == "rrelu":
+        # inference: slope is the mean of the [lower, upper] range
+        mid = (node.float("lower_bound", 0.125) + node.float("upper_bound", 0.334)) / 2
+        return ctx.emit("LeakyRelu", node.inputs[:1], node.outputs, name=node.name, alpha=mid)
+    raise node.fail(f"LeakyReLU act_type {act} is not supported")
+
+
+def _gelu_erf(node: MxNode, ctx: ExportContext) -> list[str]:
+    x = node.inputs[0]
+    scaled = ctx.emit1("Mul", [x, scalar_const(ctx, node, 1 / np.sqrt(2), x, "rsqrt2")],
+                       name=f"{node.name}_scaled")
+    erf = ctx.emit1("Erf", [scaled], name=f"{node.name}_erf")
+    plus = ctx.emit1("Add", [erf, scalar_const(ctx, node, 1.0, x, "one")], name=f"{node.name}_p1")
+    half = ctx.emit1("Mul", [x, scalar_const(ctx, node, 0.5, x, "half")], name=f"{node.name}_h")
+    return ctx.emit("Mul", [half, plus], node.outputs, name=node.name)
+
+
+def _softmax_like(node: MxNode, ctx: ExportContext, op_type: str) -> list[str]:
+    if len(node.inputs) > 1 and node.bool("use_length", False):
+        raise node.fail("softmax with use_length is not supported")
+    data = node.inputs[0]
+    temperature = node.optional("temperature")
+    if temperature not in (None, 1, 1.0):
+        data = ctx.emit1("Div", [data, scalar_const(ctx, node, temperature, data, "temp")],
+                         name=f"{node.name}_temperature")
+    dtype = node.optional("dtype")
+    out = ctx.emit(op_type, [data], node.outputs if dtype is None else 1,
+                   name=node.name, axis=node.int("axis", -1))
+    if dtype is not None:
+        from onnx import helper
+        out = ctx.emit("Cast", out, node.outputs, name=f"{node.name}_cast",
+                       to=helper.np_dtype_to_tensor_dtype(np.dtype(dtype)))
+    return out
+
+
+@register("softmax")
+def softmax(node: MxNode, ctx: ExportContext) -> list[str]:
+    return _softmax_like(node, ctx, "Softmax")
+
+
+@register("log_softmax")
+def log_softmax(node: MxNode, ctx: ExportContext) -> list[str]:
+    return _softmax_like(node, ctx, "LogSoftmax")
+
+
+@register("SoftmaxActivation")
+def softmax_activation(node: MxNode, ctx: ExportContext) -> list[str]:
+    data = node.inputs[0]
+    if node.str("mode", "instance") == "channel":
+        return ctx.emit("Softmax", [data], node.outputs, name=node.name, axis=1)
+    if len(ctx.shape(data)) == 2:
+        return ctx.emit("Softmax", [data], node.outputs, name=node.name, axis=1)
+    flat = ctx.emit1("Flatten", [data], name=f"{node.name}_flatten", axis=1)
+    soft = ctx.emit1("Softmax", [flat], name=f"{node.name}_softmax", axis=1)
+    return ctx.emit("Reshape", [soft, ctx.add_int64(ctx.shape(data), f"{node.name}_shape")],
+                    node.outputs, name=node.name)
+
+
+@register("SoftmaxOutput")
+def softmax_output(node: MxNode, ctx: ExportContext) -> list[str]:
+    # At inference SoftmaxOutput is a softmax; the label input is for training only.
+    data = node.inputs[0]
+    shape = ctx.shape(data)
+    if len(shape) == 2 or node.bool("multi_output", False):
+        return ctx.emit("Softmax", [data], node.outputs, name=node.name, axis=1)
+    flat = ctx.emit1("Flatten", [data], name=f"{node.name}_flatten", axis=1)
+    soft = ctx.emit1("Softmax", [flat], name=f"{node.name}_softmax", axis=1)
+    shape_const = ctx.add_int64([0] + list(shape[1:]), f"{node.name}_shape")
+    return ctx.emit("Reshape", [soft, shape_const], node.outputs, name=node.name)
+
+
+@register("LogisticRegressionOutput")
+def logistic_regression_output(node: MxNode, ctx: ExportContext) -> list[str]:
+    return ctx.emit("Sigmoid", node.inputs[:1], node.outputs, name=node.name)
+
+
+@register("LinearRegressionOutput", "MAERegressionOutput")
+def linear_regression_output(node: MxNode, ctx: ExportContext) -> list[str]:
+    return [node.inputs[0]]
+
+
+@register("clip")
+def clip(node: MxNode, ctx: ExportContext) -> list[str]:
+    data = node.inputs[0]
+    low = scalar_const(ctx, node, node.float("a_min"), data, "min")
+    high = scalar_const(ctx, node, node.float("a_max"), data, "max")
+    return ctx.emit("Clip", [data, low, high], node.outputs, name=node.name)
+
+
+@register("hard_sigmoid")
+def hard_sigmoid(node: MxNode, ctx: ExportContext) -> list[str]:
+    return ctx.emit("HardSigmoid", node.inputs[:1], node.outputs, name=node.name,
+                    alpha=node.float("alpha", 0.2), beta=node.float("beta", 0.5))

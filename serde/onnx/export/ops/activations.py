@@ -16,11 +16,6 @@ def activation(node: MxNode, ctx: ExportContext) -> list[str]:
     act = node.str("act_type")
     if act in _ACTIVATION_OPS:
         return ctx.emit(_ACTIVATION_OPS[act], node.inputs[:1], node.outputs, name=node.name)
-    if act == "log_sigmoid":
-        sig = ctx.emit1("Sigmoid", node.inputs[:1], name=f"{node.name}_sigmoid")
-        return ctx.emit("Log", [sig], node.outputs, name=node.name)
-    if act == "mish":
-        return ctx.emit("Mish", node.inputs[:1], node.outputs, name=node.name)
     raise node.fail(f"act_type {act} is not supported")
 
 
@@ -52,10 +47,6 @@ def leaky_relu(node: MxNode, ctx: ExportContext) -> list[str]:
                                                               f"{node.name}_gshape")],
                               name=f"{node.name}_gamma")
         return ctx.emit("PRelu", [data, gamma], node.outputs, name=node.name)
-    if act == "rrelu":
-        # inference: slope is the mean of the [lower, upper] range
-        mid = (node.float("lower_bound", 0.125) + node.float("upper_bound", 0.334)) / 2
-        return ctx.emit("LeakyRelu", node.inputs[:1], node.outputs, name=node.name, alpha=mid)
     raise node.fail(f"LeakyReLU act_type {act} is not supported")
 
 
@@ -112,15 +103,10 @@ def softmax_activation(node: MxNode, ctx: ExportContext) -> list[str]:
 
 @register("SoftmaxOutput")
 def softmax_output(node: MxNode, ctx: ExportContext) -> list[str]:
-    # At inference SoftmaxOutput is a softmax; the label input is for training only.
-    data = node.inputs[0]
-    shape = ctx.shape(data)
-    if len(shape) == 2 or node.bool("multi_output", False):
-        return ctx.emit("Softmax", [data], node.outputs, name=node.name, axis=1)
-    flat = ctx.emit1("Flatten", [data], name=f"{node.name}_flatten", axis=1)
-    soft = ctx.emit1("Softmax", [flat], name=f"{node.name}_softmax", axis=1)
-    shape_const = ctx.add_int64([0] + list(shape[1:]), f"{node.name}_shape")
-    return ctx.emit("Reshape", [soft, shape_const], node.outputs, name=node.name)
+    # At inference SoftmaxOutput is a softmax (the label input is for training only): over
+    # axis 1 with multi_output, else over the last axis.
+    axis = 1 if node.bool("multi_output", False) else -1
+    return ctx.emit("Softmax", node.inputs[:1], node.outputs, name=node.name, axis=axis)
 
 
 @register("LogisticRegressionOutput")

@@ -9,13 +9,12 @@ from ..registry import register
 from ._helpers import scalar_const
 
 # MXNet's elemwise_* need equal shapes and broadcast_* broadcast numpy-style, as ONNX does.
-_BINARY = {"Add": ["elemwise_add", "broadcast_add", "broadcast_plus", "_plus", "_add", "_Plus"],
-           "Sub": ["elemwise_sub", "broadcast_sub", "broadcast_minus", "_minus", "_sub", "_Minus"],
-           "Mul": ["elemwise_mul", "broadcast_mul", "_mul", "_Mul"],
-           "Div": ["elemwise_div", "broadcast_div", "_div", "_Div"],
-           "Pow": ["broadcast_power", "_power", "_Power"],
-           "Max": ["broadcast_maximum", "_maximum", "_Maximum"],
-           "Min": ["broadcast_minimum", "_minimum", "_Minimum"]}
+# Keys are MXNet's canonical op names (what a graph's JSON holds); aliases such as
+# broadcast_plus or _Plus resolve to these when the graph is built.
+_BINARY = {"Add": ["elemwise_add", "broadcast_add"], "Sub": ["elemwise_sub", "broadcast_sub"],
+           "Mul": ["elemwise_mul", "broadcast_mul"], "Div": ["elemwise_div", "broadcast_div"],
+           "Pow": ["broadcast_power", "_power"], "Max": ["broadcast_maximum", "_maximum"],
+           "Min": ["broadcast_minimum", "_minimum"]}
 _BINARY_OP = {mx_op: onnx_op for onnx_op, names in _BINARY.items() for mx_op in names}
 
 # Comparisons give bool in ONNX; MXNet gives 0/1 in the input dtype, hence the Cast.
@@ -44,9 +43,8 @@ _UNARY = {"abs": "Abs", "negative": "Neg", "exp": "Exp", "log": "Log", "sqrt": "
           "ceil": "Ceil", "floor": "Floor", "sin": "Sin", "cos": "Cos", "tan": "Tan",
           "arcsin": "Asin", "arccos": "Acos", "arctan": "Atan", "sinh": "Sinh", "cosh": "Cosh",
           "arcsinh": "Asinh", "arccosh": "Acosh", "arctanh": "Atanh", "reciprocal": "Reciprocal",
-          "sign": "Sign", "erf": "Erf", "round": "Round", "identity": "Identity",
-          "_copy": "Identity", "BlockGrad": "Identity", "stop_gradient": "Identity",
-          "make_loss": "Identity", "MakeLoss": "Identity"}
+          "sign": "Sign", "erf": "Erf", "round": "Round", "_copy": "Identity",
+          "BlockGrad": "Identity", "make_loss": "Identity", "MakeLoss": "Identity"}
 
 
 def _bool_to(ctx: ExportContext, node: MxNode, value: str, like: str, negate: bool) -> list[str]:
@@ -139,7 +137,7 @@ def log_variants(node: MxNode, ctx: ExportContext) -> list[str]:
     return ctx.emit("Sub", [exp, one], node.outputs, name=node.name)
 
 
-@register("add_n", "ElementWiseSum", "_sum")
+@register("add_n")
 def add_n(node: MxNode, ctx: ExportContext) -> list[str]:
     if len(node.inputs) == 1:
         return [node.inputs[0]]

@@ -69,24 +69,12 @@ def batch_norm(node: MxNode, ctx: ExportContext) -> list[str]:
     return outs + [mean, var][: len(node.outputs) - 1]
 
 
-def _pool_pads(node: MxNode, ctx: ExportContext, rank: int, kernel: list[int],
-               strides: list[int], pads: list[int]) -> tuple[list[int], int]:
+def _pool_pads(node: MxNode, pads: list[int]) -> tuple[list[int], int]:
     """Padding and ceil_mode that reproduce MXNet's pooling_convention."""
     convention = node.str("pooling_convention", "valid")
-    if convention == "valid":
-        return pads + pads, 0
-    if convention == "full":
-        return pads + pads, 1
-    if convention == "same":
-        in_shape = ctx.shape(node.inputs[0])[2:]
-        begin, end = [], []
-        for size, k, s in zip(in_shape, kernel, strides, strict=True):
-            out = -(-size // s)
-            total = max((out - 1) * s + k - size, 0)
-            begin.append(total // 2)
-            end.append(total - total // 2)
-        return begin + end, 0
-    raise node.fail(f"pooling_convention {convention} is not supported")
+    if convention not in ("valid", "full"):
+        raise node.fail(f"pooling_convention {convention} is not supported")
+    return pads + pads, int(convention == "full")
 
 
 @register("Pooling")
@@ -96,15 +84,19 @@ def pooling(node: MxNode, ctx: ExportContext) -> list[str]:
     _check_layout(node, rank)
     out = node.outputs[:1]
     if node.bool("global_pool", False):
-        ops = {"max": "GlobalMaxPool", "avg": "GlobalAveragePool", "lp": "GlobalLpPool"}
+        if pool_type == "lp":
+            # onnxruntime has no GlobalLpPool kernel from opset 22: an LpPool over the whole
+            # (static) spatial extent computes the same.
+            window = list(ctx.shape(node.inputs[0])[2:])
+            return ctx.emit("LpPool", node.inputs[:1], out, name=node.name, kernel_shape=window,
+                            p=node.int("p_value", 2))
+        ops = {"max": "GlobalMaxPool", "avg": "GlobalAveragePool"}
         if pool_type not in ops:
             raise node.fail(f"global {pool_type} pooling is not supported")
-        attrs = {"p": node.int("p_value", 2)} if pool_type == "lp" else {}
-        return ctx.emit(ops[pool_type], node.inputs[:1], out, name=node.name, **attrs)
+        return ctx.emit(ops[pool_type], node.inputs[:1], out, name=node.name)
     kernel = spatial(node.tuple("kernel"), rank, 1)
     strides = spatial(node.tuple("stride", ()), rank, 1)
-    pads, ceil_mode = _pool_pads(node, ctx, rank, kernel, strides,
-                                 spatial(node.tuple("pad", ()), rank, 0))
+    pads, ceil_mode = _pool_pads(node, spatial(node.tuple("pad", ()), rank, 0))
     attrs = dict(kernel_shape=kernel, strides=strides, pads=pads)
     if pool_type == "max":
         return ctx.emit("MaxPool", node.inputs[:1], out, name=node.name, ceil_mode=ceil_mode,

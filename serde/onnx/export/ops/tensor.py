@@ -9,12 +9,12 @@ from ..registry import register
 from ._helpers import axes_input_or_attr
 
 
-@register("Flatten", "flatten")
+@register("Flatten")
 def flatten(node: MxNode, ctx: ExportContext) -> list[str]:
     return ctx.emit("Flatten", node.inputs[:1], node.outputs, name=node.name, axis=1)
 
 
-@register("Concat", "concat")
+@register("Concat")
 def concat(node: MxNode, ctx: ExportContext) -> list[str]:
     return ctx.emit("Concat", node.inputs, node.outputs, name=node.name, axis=node.int("dim", 1))
 
@@ -44,7 +44,7 @@ def _reshape_target(ctx: ExportContext, node: MxNode, data: str) -> list[int]:
     return out_shape
 
 
-@register("Reshape", "reshape")
+@register("Reshape")
 def reshape(node: MxNode, ctx: ExportContext) -> list[str]:
     data = node.inputs[0]
     target = ctx.add_int64(_reshape_target(ctx, node, data), f"{node.name}_shape")
@@ -67,7 +67,7 @@ def transpose(node: MxNode, ctx: ExportContext) -> list[str]:
     return ctx.emit("Transpose", node.inputs[:1], node.outputs, name=node.name, **attrs)
 
 
-@register("SwapAxis", "swapaxes")
+@register("SwapAxis")
 def swap_axis(node: MxNode, ctx: ExportContext) -> list[str]:
     rank = len(ctx.shape(node.inputs[0]))
     perm = list(range(rank))
@@ -114,7 +114,7 @@ def slice_axis(node: MxNode, ctx: ExportContext) -> list[str]:
     return _slice(ctx, node, [node.int("begin")], [end], [node.int("axis")])
 
 
-@register("slice", "crop")
+@register("slice")
 def slice_op(node: MxNode, ctx: ExportContext) -> list[str]:
     begin, end = node.tuple("begin"), node.tuple("end")
     step = node.tuple("step", ()) or (None,) * len(begin)
@@ -135,7 +135,7 @@ def slice_like(node: MxNode, ctx: ExportContext) -> list[str]:
     return _slice(ctx, node, [0] * len(axes), list(out_shape), axes)
 
 
-@register("SliceChannel", "split")
+@register("SliceChannel")
 def slice_channel(node: MxNode, ctx: ExportContext) -> list[str]:
     axis = node.int("axis", 1)
     count = node.int("num_outputs")
@@ -169,7 +169,7 @@ def split_v2(node: MxNode, ctx: ExportContext) -> list[str]:
             for p, n in zip(parts, node.outputs, strict=True)]
 
 
-@register("Cast", "cast", "amp_cast")
+@register("Cast", "amp_cast")
 def cast(node: MxNode, ctx: ExportContext) -> list[str]:
     dtype = np.dtype(node.str("dtype"))
     return ctx.emit("Cast", node.inputs[:1], node.outputs, name=node.name,
@@ -190,7 +190,7 @@ def tile(node: MxNode, ctx: ExportContext) -> list[str]:
                     name=node.name)
 
 
-@register("broadcast_to", "broadcast_axis", "broadcast_axes", "broadcast_like")
+@register("broadcast_to", "broadcast_axis", "broadcast_like")
 def broadcast_to(node: MxNode, ctx: ExportContext) -> list[str]:
     target = ctx.add_int64(ctx.shape(node.outputs[0]), f"{node.name}_shape")
     return ctx.emit("Expand", [node.inputs[0], target], node.outputs, name=node.name)
@@ -217,7 +217,7 @@ def size_array(node: MxNode, ctx: ExportContext) -> list[str]:
                     name=node.name)
 
 
-@register("reverse", "flip")
+@register("reverse")
 def reverse(node: MxNode, ctx: ExportContext) -> list[str]:
     axes = node.tuple("axis")
     n = len(axes)

@@ -1,0 +1,75 @@
+"""Shared by the zoo suites: seeded model set-up, the scaled tolerance, timing helpers."""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import mxnet as mx
+import numpy as np
+
+#: float32 whole-model tolerance: |ort - mx| <= REL * |mx| + ABS_OF_MAX * max|mx|, element-wise.
+#: Scaled by the output's magnitude because deep random-init networks reach large activations and
+#: float32 accumulation order differs between runtimes.
+REL_TOL = 1e-3
+ABS_OF_MAX_TOL = 1e-4
+
+
+def tolerance_ratio(actual: np.ndarray, expected: np.ndarray) -> float:
+    """max |a - e| / (REL*|e| + ABS_OF_MAX*max|e|): below 1 passes."""
+    actual = np.asarray(actual, dtype=np.float64)
+    expected = np.asarray(expected, dtype=np.float64)
+    if actual.shape != expected.shape:
+        return float("inf")
+    bound = REL_TOL * np.abs(expected) + ABS_OF_MAX_TOL * np.abs(expected).max()
+    diff = np.abs(actual - expected)
+    if not np.all(np.isfinite(diff)):
+        return float("inf")
+    bound = np.where(bound == 0, np.finfo(np.float64).tiny, bound)
+    return float(np.max(diff / bound)) if diff.size else 0.0
+
+
+def calibrate_batchnorm(net: mx.gluon.Block, shapes: list[tuple[int, ...]], ctx: mx.Context,
+                        rng: np.random.Generator) -> int:
+    """Set every BatchNorm's running statistics to those of one random batch, so activations stay
+    sane through deep random-init networks. Returns the number of BatchNorm layers."""
+    layers: list[mx.gluon.nn.BatchNorm] = []
+    net.apply(lambda block: layers.append(block)
+              if isinstance(block, mx.gluon.nn.BatchNorm) else None)
+    if not layers:
+        return 0
+    saved = [layer._kwargs["momentum"] for layer in layers]
+    for layer in layers:
+        layer._kwargs["momentum"] = 0.0  # running stat := this batch's stat
+    try:
+        batch = [mx.nd.array(rng.standard_normal((8,) + tuple(s[1:])), ctx=ctx) for s in shapes]
+        with mx.autograd.record(train_mode=True):
+            out = net(*batch)
+        # MXNet updates BatchNorm's running statistics in the backward pass.
+        mx.autograd.backward(list(out) if isinstance(out, (list, tuple)) else [out])
+        mx.nd.waitall()
+    finally:
+        for layer, momentum in zip(layers, saved, strict=True):
+            layer._kwargs["momentum"] = momentum
+    return len(layers)
+
+
+def timed(fn: Callable[[], Any], repeat: int = 1) -> tuple[Any, float]:
+    """Result of fn() and its best wall time over ``repeat`` runs."""
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - start)
+    return result, best
+
+
+def mx_context(name: str) -> mx.Context:
+    return mx.gpu(0) if name == "gpu" else mx.cpu()
+
+
+def gpu_available() -> bool:
+    try:
+        return mx.context.num_gpus() > 0
+    except mx.base.MXNetError:
+        return False

@@ -1,0 +1,73 @@
+"""Sessions: tests, conformance (the main job and release gate), model_zoo, bench, lint.
+
+Each session builds its own virtualenv and installs what it needs, so a fresh clone works:
+    pip install nox && nox -s conformance
+    nox -s tests
+"""
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.sessions = ["tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+PYTHON = "3.11"
+ENV = {
+    "MXNET_SUBGRAPH_VERBOSE": "0",  # MXNet logs every graph bind otherwise
+    "PYTHONUNBUFFERED": "1",
+    "PYTHONHASHSEED": "0",
+}
+
+
+def _install(session: nox.Session, extras: str = "test") -> None:
+    session.install("-e", f".[{extras}]")
+
+
+def _ctx_args(session: nox.Session) -> list[str]:
+    """``nox -s conformance -- --ctx gpu`` runs the suites on a GPU context."""
+    args = list(session.posargs)
+    return ["--ctx", args[args.index("--ctx") + 1]] if "--ctx" in args else []
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """Unit tests plus a fast sample of every conformance suite."""
+    _install(session, "test")
+    session.run("pytest", "-q", "-n", "2", *session.posargs, env=ENV)
+
+
+@nox.session(python=PYTHON)
+def conformance(session: nox.Session) -> None:
+    """The main job: every conformance suite, results under reports/results/."""
+    _install(session, "test,report")
+    ctx = _ctx_args(session)
+    session.run("python", "-m", "conformance.mxnet_ops", *ctx, env=ENV)
+    session.run("python", "-m", "model_zoo_tests.vision", "--models", "ci", *ctx, env=ENV)
+    for module in ("conformance.onnx_node_suite", "conformance.light_models"):
+        if os.path.exists(module.replace(".", "/") + ".py"):
+            session.run("python", "-m", module, *ctx, env=ENV)
+
+
+@nox.session(python=PYTHON)
+def model_zoo(session: nox.Session) -> None:
+    """Every zoo model (slow): the vision zoo at opset 13 and the default opset."""
+    _install(session, "test,zoo")
+    session.run("python", "-m", "model_zoo_tests.vision", "--models", "all",
+                *_ctx_args(session), env=ENV)
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Speed and memory benchmarks (pytest-benchmark)."""
+    _install(session, "test")
+    session.run("pytest", "benchmarks", "--benchmark-only", "-p", "no:xdist",
+                "--benchmark-columns=min,mean,max,rounds", *session.posargs, env=ENV)
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    session.install("ruff")
+    session.run("ruff", "check", "serde", "conformance", "model_zoo_tests", "tests",
+                "benchmarks", "noxfile.py")

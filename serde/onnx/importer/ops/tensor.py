@@ -1,0 +1,523 @@
+"""Shape and data movement: Reshape, Transpose, Concat, Split, Slice, Gather*, Squeeze,
+Unsqueeze, Expand, Tile, Pad, Shape, Size, ConstantOfShape, Range, OneHot, DepthToSpace,
+SpaceToDepth, Trilu, EyeLike, CumSum, TopK, Scatter*."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..registry import converter
+from ._helpers import cast, is_float, legacy, norm_axes, norm_axis, npm, npx, pad_constant, \
+    slice_axis
+
+VERSIONS_13_25 = (13, 14, 19, 21, 23, 24, 25)
+
+
+def _ints(value) -> list[int]:
+    return [int(v) for v in np.asarray(value).ravel()]
+
+
+@converter("Reshape", 5, 13, 14, 19, 21, 23, 24, 25)
+def reshape(node, ctx):
+    x = ctx.input(node, 0)
+    out = ctx.out_shape(node)
+    in_shape = ctx.in_shape(node, 0)
+    target = _ints(ctx.input_value(node, 1, " (the Reshape target shape)"))
+    allowzero = bool(node.attr("allowzero", 0))
+    if not allowzero and 0 in target:
+        if in_shape is not None and all(in_shape[i] is not None
+                                        for i, d in enumerate(target) if d == 0
+                                        and i < len(in_shape)):
+            target = [in_shape[i] if d == 0 else d for i, d in enumerate(target)]
+        else:
+            target = [-2 if d == 0 else d for i, d in enumerate(target)]
+            return npx.reshape(x, tuple(target))
+    if out is not None and all(d is not None for d in out) and -1 in target:
+        target = list(out)
+    return npm.reshape(x, tuple(target))
+
+
+@converter("Transpose", 1, 13, 21, 23, 24, 25)
+def transpose(node, ctx):
+    x = ctx.input(node, 0)
+    perm = node.attr("perm")
+    if perm is None:
+        return npm.transpose(x)
+    return npm.transpose(x, axes=tuple(int(p) for p in perm))
+
+
+@converter("Concat", 4, 11, 13)
+def concat(node, ctx):
+    rank = ctx.rank(node, 0)
+    axis = norm_axis(node.attr("axis"), rank)
+    present = [i for i in range(len(node.inputs)) if node.has_input(i)]
+    # MXNet cannot concatenate zero-size pieces: leave them out
+    nonempty = [i for i in present
+                if (ctx.in_shape(node, i) or (None,) * rank)[axis] != 0]
+    syms = [ctx.input(node, i) for i in (nonempty or present[:1])]
+    if len(syms) == 1:
+        return npm.copy(syms[0])
+    return npm.concatenate(syms, axis=axis)
+
+
+@converter("Split", 2, 11, 13, 18)
+def split(node, ctx):
+    x = ctx.input(node, 0)
+    shape = ctx.in_shape(node, 0)
+    rank = len(shape)
+    axis = norm_axis(node.attr("axis", 0), rank)
+    dim = shape[axis]
+    n_out = len(node.outputs)
+    if ctx.opset >= 13:
+        sizes = ctx.optional_value(node, 1, " (the Split sizes)")
+        sizes = None if sizes is None else _ints(sizes)
+    else:
+        sizes = node.attr("split")
+        sizes = list(sizes) if sizes else None
+    if not sizes:
+        if dim is None:
+            raise ctx.error("Split needs a static size on the split axis")
+        n = int(node.attr("num_outputs", n_out))
+        chunk = -(-dim // n)
+        sizes = [chunk] * (n - 1) + [dim - chunk * (n - 1)]
+    outs, start = [], 0
+    for size in sizes:
+        outs.append(slice_axis(x, axis, start, start + size))
+        start += size
+    return outs
+
+
+def _clamp_slice(start, end, step, dim):
+    if start < 0:
+        start += dim
+    if end < 0:
+        end += dim
+    if step > 0:
+        start, end = min(max(start, 0), dim), min(max(end, 0), dim)
+    else:
+        start, end = min(max(start, -1), dim - 1), min(max(end, -1), dim - 1)
+    return start, end
+
+
+def _slice(node, ctx, starts, ends, axes, steps):
+    x = ctx.input(node, 0)
+    shape = ctx.in_shape(node, 0)
+    rank = len(shape)
+    axes = norm_axes(axes if axes is not None else range(len(starts)), rank)
+    steps = steps if steps is not None else [1] * len(starts)
+    begin, end, stride = [None] * rank, [None] * rank, [None] * rank
+    for a, s, e, st in zip(axes, starts, ends, steps):
+        dim = shape[a]
+        if dim is None:
+            raise ctx.error(f"Slice needs a static size on axis {a}")
+        s, e = _clamp_slice(int(s), int(e), int(st), dim)
+        begin[a], end[a], stride[a] = s, (None if e < 0 else e), int(st)
+        if st > 0 and e <= s:
+            begin[a], end[a] = 0, 0
+        if st < 0 and e >= s:
+            begin[a], end[a], stride[a] = 0, 0, 1
+    last = max(axes) + 1
+    begin, end, stride = begin[:last], end[:last], [1 if s is None else s for s in stride[:last]]
+    if any(b == 0 and e == 0 for b, e in zip(begin, end)):
+        out_shape = [(0 if (b == 0 and e == 0) else d) for b, e, d in
+                     zip(begin + [None] * rank, end + [None] * rank, shape)]
+        sliced = npx.slice(x, begin=tuple(0 if b == 0 and e == 0 else b
+                                          for b, e in zip(begin, end)),
+                           end=tuple(0 if b == 0 and e == 0 else e for b, e in zip(begin, end)),
+                           step=tuple(stride))
+        del out_shape
+        return sliced
+    return npx.slice(x, begin=tuple(begin), end=tuple(end), step=tuple(stride))
+
+
+@converter("Slice", 1)
+def slice_v1(node, ctx):
+    return _slice(node, ctx, node.attr("starts"), node.attr("ends"), node.attr("axes"), None)
+
+
+@converter("Slice", 10, 11, 13)
+def slice_op(node, ctx):
+    why = " (Slice starts/ends/axes/steps)"
+    starts = _ints(ctx.input_value(node, 1, why))
+    ends = _ints(ctx.input_value(node, 2, why))
+    axes = ctx.optional_value(node, 3, why)
+    steps = ctx.optional_value(node, 4, why)
+    return _slice(node, ctx, starts, ends, None if axes is None else _ints(axes),
+                  None if steps is None else _ints(steps))
+
+
+@converter("Gather", 1, 11, 13)
+def gather(node, ctx):
+    x, idx = ctx.input(node, 0), ctx.input(node, 1)
+    rank = ctx.rank(node, 0)
+    axis = norm_axis(node.attr("axis", 0), rank)
+    return npm.take(x, idx, axis=axis, mode="wrap")
+
+
+def _fix_negative(idx, dim):
+    return npm.where(idx < 0, idx + dim, idx)
+
+
+def _grid_gather(ctx, node, data, idx, axis, idx_shape, data_shape):
+    coords = []
+    grids = np.indices(idx_shape, dtype=np.int64)
+    for d in range(len(idx_shape)):
+        if d == axis:
+            coords.append(cast(_fix_negative(idx, data_shape[axis]), "int64"))
+        else:
+            coords.append(ctx.const(grids[d], "int64", f"grid{d}"))
+    return npm.stack(coords, axis=0)
+
+
+@converter("GatherElements", 11, 13)
+def gather_elements(node, ctx):
+    data, idx = ctx.input(node, 0), ctx.input(node, 1)
+    data_shape = ctx.static_shape(node, 0)
+    idx_shape = ctx.static_shape(node, 1)
+    axis = norm_axis(node.attr("axis", 0), len(data_shape))
+    coords = _grid_gather(ctx, node, data, idx, axis, idx_shape, data_shape)
+    return npx.gather_nd(data, coords)
+
+
+@converter("GatherND", 11, 12, 13)
+def gather_nd(node, ctx):
+    data, idx = ctx.input(node, 0), ctx.input(node, 1)
+    data_shape = ctx.static_shape(node, 0)
+    idx_shape = ctx.static_shape(node, 1)
+    b = int(node.attr("batch_dims", 0))
+    m = idx_shape[-1]
+    idx = cast(idx, "int64")
+    parts = []
+    if b:
+        grids = np.indices(idx_shape[:-1], dtype=np.int64)
+        for d in range(b):
+            parts.append(ctx.const(grids[d], "int64", f"batch{d}"))
+    for k in range(m):
+        col = npm.squeeze(slice_axis(idx, len(idx_shape) - 1, k, k + 1), axis=-1)
+        parts.append(_fix_negative(col, data_shape[b + k]))
+    return npx.gather_nd(data, npm.stack(parts, axis=0))
+
+
+def _scatter_coords(ctx, node, idx, axis, idx_shape, data_shape):
+    return _grid_gather(ctx, node, None, idx, axis, idx_shape, data_shape)
+
+
+@converter("ScatterElements", 11, 13, 16, 18)
+def scatter_elements(node, ctx):
+    if node.attr("reduction", "none") != "none":
+        raise ctx.error("ScatterElements reductions are not supported")
+    data, idx, upd = (ctx.input(node, i) for i in range(3))
+    data_shape = ctx.static_shape(node, 0)
+    idx_shape = ctx.static_shape(node, 1)
+    axis = norm_axis(node.attr("axis", 0), len(data_shape))
+    coords = _scatter_coords(ctx, node, idx, axis, idx_shape, data_shape)
+    return legacy(_scatter_set_nd(), data, upd, coords)
+
+
+def _scatter_set_nd():
+    import mxnet as mx
+    return lambda lhs, rhs, indices: mx.sym._internal._scatter_set_nd(lhs, rhs, indices)
+
+
+@converter("ScatterND", 11, 13, 16, 18)
+def scatter_nd(node, ctx):
+    if node.attr("reduction", "none") != "none":
+        raise ctx.error("ScatterND reductions are not supported")
+    data, idx, upd = (ctx.input(node, i) for i in range(3))
+    idx_rank = ctx.rank(node, 1)
+    coords = npm.moveaxis(cast(idx, "int64"), idx_rank - 1, 0)
+    return legacy(_scatter_set_nd(), data, upd, coords)
+
+
+def _axes_value(node, ctx, attr_versions_below):
+    if ctx.opset < attr_versions_below:
+        axes = node.attr("axes")
+        return None if axes is None else list(axes)
+    axes = ctx.optional_value(node, 1, " (the axes)")
+    return None if axes is None else _ints(axes)
+
+
+@converter("Squeeze", 1, 11, *VERSIONS_13_25[:1], 21, 23, 24, 25)
+def squeeze(node, ctx):
+    x = ctx.input(node, 0)
+    axes = _axes_value(node, ctx, 13)
+    shape = ctx.in_shape(node, 0)
+    if axes is None:
+        if shape is None or any(d is None for d in shape):
+            return npm.squeeze(x)
+        axes = [i for i, d in enumerate(shape) if d == 1]
+        if not axes:
+            return npm.copy(x)
+    rank = len(shape) if shape is not None else ctx.rank(node, 0)
+    return npm.squeeze(x, axis=tuple(norm_axes(axes, rank)))
+
+
+@converter("Unsqueeze", 1, 11, 13, 21, 23, 24, 25)
+def unsqueeze(node, ctx):
+    x = ctx.input(node, 0)
+    axes = _axes_value(node, ctx, 13)
+    out_rank = ctx.rank(node, 0) + len(axes)
+    for axis in sorted(norm_axes(axes, out_rank)):
+        x = npm.expand_dims(x, axis=axis)
+    return x
+
+
+def _broadcast_shape(a, b):
+    a, b = list(a), list(b)
+    n = max(len(a), len(b))
+    a, b = [1] * (n - len(a)) + a, [1] * (n - len(b)) + b
+    out = []
+    for x, y in zip(a, b):
+        if x is None or y is None:
+            out.append(None if (x in (None, 1) and y in (None, 1)) or x is None and y is None
+                       else (y if x is None or x == 1 else x))
+        else:
+            out.append(max(x, y) if 1 in (x, y) else x)
+    return out
+
+
+@converter("Expand", 8, 13)
+def expand(node, ctx):
+    x = ctx.input(node, 0)
+    target = _ints(ctx.input_value(node, 1, " (the Expand shape)"))
+    shape = ctx.in_shape(node, 0)
+    out = _broadcast_shape(shape, target) if shape is not None else None
+    if out is None or any(d is None for d in out):
+        out = ctx.out_shape(node)
+    if out is None or any(d is None for d in out):
+        raise ctx.error("Expand needs a static output shape")
+    return npm.broadcast_to(x, tuple(out))
+
+
+@converter("Tile", 6, 13)
+def tile(node, ctx):
+    reps = _ints(ctx.input_value(node, 1, " (the Tile repeats)"))
+    out = ctx.input(node, 0)
+    for axis, rep in enumerate(reps):   # np.tile hits MXNet's 5-axis broadcast limit
+        if rep != 1:
+            out = npm.concatenate([out] * rep, axis=axis)
+    return out if any(r != 1 for r in reps) else npm.copy(out)
+
+
+@converter("Pad", 2)
+def pad_v2(node, ctx):
+    pads = list(node.attr("pads"))
+    return _pad(node, ctx, pads, float(node.attr("value", 0.0)), None)
+
+
+@converter("Pad", 11, 13, 18, 19, 21, 23, 24, 25)
+def pad(node, ctx):
+    pads = _ints(ctx.input_value(node, 1, " (the pads)"))
+    value = ctx.optional_value(node, 2, " (the constant pad value)")
+    value = 0 if value is None or np.asarray(value).size == 0 else np.asarray(value).ravel()[0]
+    axes = ctx.optional_value(node, 3, " (the pad axes)") if ctx.opset >= 18 else None
+    return _pad(node, ctx, pads, value, None if axes is None else _ints(axes))
+
+
+_PAD_MODES = {"constant": "constant", "reflect": "reflect", "edge": "edge"}
+
+
+def _pad(node, ctx, pads, value, axes):
+    x = ctx.input(node, 0)
+    shape = ctx.in_shape(node, 0)
+    rank = len(shape)
+    mode = node.attr("mode", "constant")
+    axes = list(range(rank)) if axes is None else list(norm_axes(axes, rank))
+    n = len(axes)
+    width = [[0, 0] for _ in range(rank)]
+    for k, axis in enumerate(axes):
+        width[axis] = [pads[k], pads[n + k]]
+    crop = [[max(-b, 0), max(-e, 0)] for b, e in width]
+    width = [[max(b, 0), max(e, 0)] for b, e in width]
+    if mode == "wrap":
+        out = x
+        for axis, (b, e) in enumerate(width):
+            if not b and not e:
+                continue
+            dim = shape[axis]
+            parts = []
+            if b:
+                parts.append(slice_axis(out, axis, dim - b, dim))
+            parts.append(out)
+            if e:
+                parts.append(slice_axis(out, axis, 0, e))
+            out = npm.concatenate(parts, axis=axis)
+    elif mode not in _PAD_MODES:
+        raise ctx.error(f"Pad mode {mode!r} is not supported")
+    elif any(b or e for b, e in width):
+        if mode == "constant":
+            value = float(value) if is_float(ctx.in_dtype(node, 0)) else int(value)
+            out = pad_constant(x, width, value)
+        else:
+            out = npm.pad(x, pad_width=tuple(tuple(w) for w in width), mode=_PAD_MODES[mode])
+    else:
+        out = npm.copy(x)
+    for axis, (b, e) in enumerate(crop):
+        if b or e:
+            dim = shape[axis] + width[axis][0] + width[axis][1]
+            out = slice_axis(out, axis, b, dim - e)
+    return out
+
+
+@converter("Shape", 1, 13, 15, 19, 21, 23, 24, 25)
+def shape_op(node, ctx):
+    x = ctx.input(node, 0)
+    shape = ctx.in_shape(node, 0)
+    rank = ctx.rank(node, 0)
+    start, end = int(node.attr("start", 0)), node.attr("end")
+    start = min(max(start + rank if start < 0 else start, 0), rank)
+    end = rank if end is None else int(end)
+    end = min(max(end + rank if end < 0 else end, 0), rank)
+    if shape is not None and all(d is not None for d in shape[start:end]):
+        return ctx.const(np.array(shape[start:end], dtype=np.int64), "int64", "shape")
+    out = cast(npx.shape_array(x), "int64")
+    return slice_axis(out, 0, start, end) if (start, end) != (0, rank) else out
+
+
+@converter("Size", 1, 13, 19, 21, 23, 24, 25)
+def size_op(node, ctx):
+    shape = ctx.in_shape(node, 0)
+    if shape is not None and all(d is not None for d in shape):
+        return ctx.const(np.array(int(np.prod(shape, dtype=np.int64)), dtype=np.int64),
+                         "int64", "size")
+    return cast(npm.prod(cast(npx.shape_array(ctx.input(node, 0)), "int64")), "int64")
+
+
+@converter("ConstantOfShape", 9, 20, 21, 23, 24, 25)
+def constant_of_shape(node, ctx):
+    shape = tuple(_ints(ctx.input_value(node, 0, " (the ConstantOfShape shape)")))
+    value = node.attr("value")
+    if value is None:
+        fill, dtype = 0.0, np.dtype("float32")
+    else:
+        from onnx import numpy_helper
+        arr = numpy_helper.to_array(value)
+        fill, dtype = arr.ravel()[0], ctx.check_dtype(arr.dtype, node.outputs[0])
+    if not shape:
+        return ctx.const(np.array(fill, dtype=dtype), dtype, "value")
+    return npm.full(shape, fill.item() if hasattr(fill, "item") else fill, dtype=dtype)
+
+
+@converter("Range", 11, 27)
+def range_op(node, ctx):
+    why = " (Range bounds)"
+    start, limit, delta = (np.asarray(ctx.input_value(node, i, why)).item() for i in range(3))
+    dtype = ctx.out_dtype(node)
+    count = max(int(np.ceil((limit - start) / delta)), 0)
+    if count == 0:
+        return ctx.const(np.zeros((0,), dtype=dtype), dtype, "empty")
+    if is_float(dtype):
+        # start + i * delta, as the spec defines it (no accumulated rounding)
+        idx = npm.arange(0, count, 1, dtype="float64")
+        return cast(idx * float(delta) + float(start), dtype)
+    return cast(npm.arange(0, count, 1, dtype="int64") * int(delta) + int(start), dtype)
+
+
+@converter("OneHot", 9, 11, 28)
+def one_hot(node, ctx):
+    idx = ctx.input(node, 0)
+    depth = int(np.asarray(ctx.input_value(node, 1, " (the OneHot depth)")).ravel()[0])
+    values = ctx.input(node, 2)
+    rank = ctx.rank(node, 0)
+    axis = norm_axis(node.attr("axis", -1), rank + 1)
+    dtype = ctx.out_dtype(node)
+    idx = cast(idx, "int64") if is_float(ctx.in_dtype(node, 0)) else idx
+    idx = npm.where(idx < 0, idx + depth, idx)
+    hot = npx.one_hot(idx, depth=depth, dtype="bool")
+    if axis != rank:
+        hot = npm.moveaxis(hot, rank, axis)
+    off = npm.take(values, npm.zeros((1,), dtype="int64"), axis=0)
+    on = npm.take(values, npm.ones((1,), dtype="int64"), axis=0)
+    return cast(npm.where(hot, on, off), dtype)
+
+
+@converter("DepthToSpace", 1, 11, 13, 28)
+def depth_to_space(node, ctx):
+    x = ctx.input(node, 0)
+    n, c, h, w = ctx.static_shape(node, 0)
+    b = int(node.attr("blocksize"))
+    if node.attr("mode", "DCR") == "DCR":
+        y = npm.reshape(x, (n, b, b, c // (b * b), h, w))
+        y = npm.transpose(y, axes=(0, 3, 4, 1, 5, 2))
+    else:
+        y = npm.reshape(x, (n, c // (b * b), b, b, h, w))
+        y = npm.transpose(y, axes=(0, 1, 4, 2, 5, 3))
+    return npm.reshape(y, (n, c // (b * b), h * b, w * b))
+
+
+@converter("SpaceToDepth", 1, 13, 28)
+def space_to_depth(node, ctx):
+    x = ctx.input(node, 0)
+    n, c, h, w = ctx.static_shape(node, 0)
+    b = int(node.attr("blocksize"))
+    y = npm.reshape(x, (n, c, h // b, b, w // b, b))
+    if node.attr("mode", "DCR") == "CRD":
+        y = npm.transpose(y, axes=(0, 1, 3, 5, 2, 4))
+    else:
+        y = npm.transpose(y, axes=(0, 3, 5, 1, 2, 4))
+    return npm.reshape(y, (n, c * b * b, h // b, w // b))
+
+
+@converter("Trilu", 14)
+def trilu(node, ctx):
+    x = ctx.input(node, 0)
+    shape = ctx.static_shape(node, 0)
+    k = ctx.optional_value(node, 1, " (the Trilu diagonal)")
+    k = 0 if k is None else int(np.asarray(k).ravel()[0])
+    rows, cols = shape[-2], shape[-1]
+    ones = np.ones((rows, cols), dtype=bool)
+    mask = np.triu(ones, k) if node.attr("upper", 1) else np.tril(ones, k)
+    return npm.where(ctx.const(mask, "bool", "mask"), x, npm.zeros_like(x))
+
+
+@converter("EyeLike", 9, 22)
+def eye_like(node, ctx):
+    shape = ctx.static_shape(node, 0)
+    dtype = ctx.out_dtype(node)
+    value = np.eye(shape[0], shape[1], k=int(node.attr("k", 0)), dtype=dtype)
+    return npm.copy(ctx.const(value, dtype, "eye"))
+
+
+@converter("CumSum", 11, 14)
+def cumsum(node, ctx):
+    x = ctx.input(node, 0)
+    rank = ctx.rank(node, 0)
+    axis = norm_axis(int(np.asarray(ctx.input_value(node, 1, " (the CumSum axis)")).ravel()[0]),
+                     rank)
+    dtype = ctx.in_dtype(node, 0)
+    reverse, exclusive = node.attr("reverse", 0), node.attr("exclusive", 0)
+    y = npm.flip(x, axis=axis) if reverse else x
+    out = npm.cumsum(y, axis=axis, dtype=dtype)
+    if exclusive:
+        out = out - y
+    return npm.flip(out, axis=axis) if reverse else out
+
+
+@converter("TopK", 10, 11, 24)
+def topk(node, ctx):
+    x = ctx.input(node, 0)
+    rank = ctx.rank(node, 0)
+    axis = norm_axis(node.attr("axis", -1), rank)
+    k = int(np.asarray(ctx.input_value(node, 1, " (TopK k)")).ravel()[0])
+    largest = bool(node.attr("largest", 1)) if ctx.opset >= 11 else True
+    dtype = ctx.in_dtype(node, 0)
+    # stable sort so that equal values keep the lower index first, as ONNX requires
+    keys = npm.negative(x) if largest else x
+    if not is_float(dtype):
+        keys = cast(keys, "float64")
+    order = npm.argsort(keys, axis=axis)
+    idx = slice_axis(order, axis, 0, k)
+    idx = cast(idx, "int64")
+    values = _take_along(ctx, node, x, idx, axis, rank)
+    return [values, idx]
+
+
+def _take_along(ctx, node, x, idx, axis, rank):
+    shape = ctx.static_shape(node, 0)
+    out_shape = list(shape)
+    out_shape[axis] = ctx.out_shape(node)[axis] if ctx.out_shape(node) else None
+    if out_shape[axis] is None:
+        raise ctx.error("TopK needs a static k")
+    grids = np.indices(out_shape, dtype=np.int64)
+    coords = [idx if d == axis else ctx.const(grids[d], "int64", f"grid{d}")
+              for d in range(rank)]
+    return npx.gather_nd(x, npm.stack(coords, axis=0))

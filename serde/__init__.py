@@ -7,10 +7,12 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+from . import gluon, module, onnx  # noqa: E402
 from ._api import export_model, import_model, save_onnx, to_onnx  # noqa: E402
 from ._install import install  # noqa: E402
-from .errors import (ConversionError, InvalidModelError, SerdeError,  # noqa: E402
-                     UnsupportedOperatorError)
+from .errors import ConversionError, InvalidModelError, SerdeError, UnsupportedOperatorError  # noqa: E402
+from .onnx.importer import split_params  # noqa: E402
 
-__all__ = ["export_model", "import_model", "to_onnx", "save_onnx", "install", "SerdeError",
-           "UnsupportedOperatorError", "InvalidModelError", "ConversionError", "__version__"]
+__all__ = ["export_model", "import_model", "split_params", "to_onnx", "save_onnx", "install",
+           "SerdeError",
+           "UnsupportedOperatorError", "InvalidModelError", "ConversionError", "__version__", "gluon", "module", "onnx"]

@@ -100,6 +100,18 @@ def export_model(obj: Any, params: Any = None, *, input_format: str | None = Non
 def import_model(path: Any, input_format: str = "onnx", output_format: str = "gluon", *,
                  ctx: Any = None, input_shapes: Mapping[str, Sequence[int]] | None = None,
                  constant_inputs: Mapping[str, Any] | None = None) -> Any:
-    """Import an ONNX (or Core ML) model as a Gluon SymbolBlock or a (Symbol, params) pair."""
-    raise SerdeError("import is not available yet in this version of mxnet-serde "
-                     "(the ONNX importer is under construction)")
+    """Import an ONNX (or Core ML) model as a Gluon SymbolBlock or a (Symbol, params) pair.
+
+    ``path`` is a file path, bytes or an ``onnx.ModelProto``. ``output_format="gluon"`` gives a
+    ``SymbolBlock`` with its parameters on ``ctx``; ``"symbolic"`` gives ``(sym, params)`` with
+    every arg and aux parameter by name (``split_params`` separates them for ``Module``).
+    ``input_shapes`` fixes dynamic input dims; ``constant_inputs`` bakes graph inputs that MXNet
+    needs as static attributes (a Reshape target, Slice starts, TopK k ...) into the graph.
+    """
+    if input_format == "coreml":
+        raise SerdeError("Core ML import is not available yet in this version of mxnet-serde")
+    if input_format != "onnx":
+        raise InvalidModelError(f"input_format must be 'onnx' or 'coreml', not {input_format!r}")
+    from .onnx.importer import import_onnx
+    return import_onnx(path, output_format, ctx=ctx, input_shapes=input_shapes,
+                       constant_inputs=constant_inputs)

@@ -2,11 +2,17 @@
 from __future__ import annotations
 
 from .export.convert import check_onnx_model, symbol_to_onnx
-from .export.registry import (DEFAULT_EXPORT_OPSET, EXPORT_REGISTRY, MAX_EXPORT_OPSET,
-                              MIN_EXPORT_OPSET)
+from .export.registry import (
+    DEFAULT_EXPORT_OPSET,
+    EXPORT_REGISTRY,
+    MAX_EXPORT_OPSET,
+    MIN_EXPORT_OPSET,
+)
+from .importer import IMPORT_REGISTRY, get_model_metadata, split_params
 
 __all__ = ["symbol_to_onnx", "to_onnx", "check_onnx_model", "save_onnx", "DEFAULT_EXPORT_OPSET",
-           "MIN_EXPORT_OPSET", "MAX_EXPORT_OPSET", "EXPORT_REGISTRY"]
+           "MIN_EXPORT_OPSET", "MAX_EXPORT_OPSET", "EXPORT_REGISTRY", "IMPORT_REGISTRY",
+           "get_model_metadata", "split_params"]
 
 
 def __getattr__(name):

@@ -20,6 +20,7 @@ from typing import Any
 import mxnet as mx
 import numpy as np
 import onnx
+import onnx.numpy_helper
 from onnx.backend.base import Backend, BackendRep, Device, DeviceType
 
 from ..errors import InvalidModelError, SerdeError
@@ -85,12 +86,14 @@ class MXNetBackendRep(BackendRep):
             if len(inputs) > len(self.input_names):
                 raise InvalidModelError(f"{len(inputs)} inputs given, the model takes "
                                         f"{len(self.input_names)}: {self.input_names}")
-            named = dict(zip(self.input_names, inputs))
+            named = dict(zip(self.input_names, inputs, strict=False))
         feeds = {}
         for value in self.inputs:
             if value.name not in named:
                 raise InvalidModelError(f"input {value.name!r} was not given")
             arr = named[value.name]
+            if isinstance(arr, onnx.TensorProto):
+                arr = onnx.numpy_helper.to_array(arr)
             arr = arr.asnumpy() if hasattr(arr, "asnumpy") else np.asarray(arr)
             if value.type.HasField("tensor_type"):
                 want = to_numpy(value.type.tensor_type.elem_type)
@@ -173,7 +176,7 @@ class MXNetBackend(Backend):
         names = [n for n in node.input if n]
         values = [onnx.helper.make_tensor_value_info(
             n, onnx.helper.np_dtype_to_tensor_dtype(a.dtype), a.shape)
-            for n, a in zip(names, arrays)]
+            for n, a in zip(names, arrays, strict=False)]
         outputs = [onnx.helper.make_empty_tensor_value_info(n) for n in node.output if n]
         opset = kwargs.get("opset_version", onnx.defs.onnx_opset_version())
         graph = onnx.helper.make_graph([node], "run_node", values, outputs)

@@ -266,12 +266,24 @@ def _prune(nodes: list[onnx.NodeProto], outputs: list[str]) -> tuple[list[onnx.N
     return kept, needed
 
 
+def _without_weights(model: onnx.ModelProto) -> onnx.ModelProto:
+    """A copy of ``model`` whose initializers are typed graph inputs without data: shape
+    inference on it is as good and does not serialise hundreds of MB of weights."""
+    graph = model.graph
+    weights = [helper.make_tensor_value_info(t.name, t.data_type, list(t.dims))
+               for t in graph.initializer]
+    light_graph = helper.make_graph(list(graph.node), graph.name, list(graph.input) + weights,
+                                    list(graph.output))
+    return helper.make_model(light_graph, opset_imports=list(model.opset_import),
+                             ir_version=model.ir_version)
+
+
 def _set_output_shapes(model: onnx.ModelProto, ctx: ExportContext, outputs: list[str],
                        dyn: dict[str, dict[int, str]]) -> None:
     """Declare output shapes: ONNX shape inference propagates symbolic dims from the inputs;
     where it cannot, MXNet's static shapes are used when no axis is dynamic."""
     try:
-        inferred = onnx.shape_inference.infer_shapes(model, strict_mode=False)
+        inferred = onnx.shape_inference.infer_shapes(_without_weights(model), strict_mode=False)
         by_name = {vi.name: vi for vi in inferred.graph.output}
     except Exception:  # inference is a nicety here; check_model reports real problems
         by_name = {}

@@ -298,7 +298,7 @@ class ImportContext:
                 and producer.input[0] not in self.static_values:
             shape = self.shape(producer.input[0])
             feeds[producer.input[0]] = np.broadcast_to(np.zeros((), np.float32), shape)
-        for out, value in zip(producer.output, evaluate_node(producer, feeds, self.opsets)):
+        for out, value in zip(producer.output, evaluate_node(producer, feeds, self.opsets), strict=False):
             if out:
                 self.static_values[out] = value
 

@@ -339,7 +339,7 @@ def import_graph(model: Any, *, input_shapes: Mapping[str, Sequence[int]] | None
     out_syms = _fix_output_dtypes(out_syms, outputs)
     taken = set(ctx.params) | {i.name for i in inputs}
     named = []
-    for sym, info in zip(out_syms, outputs):
+    for sym, info in zip(out_syms, outputs, strict=False):
         name = info.name if info.name not in taken else f"{info.name}_out"
         named.append(mx.sym.identity(sym.as_nd_ndarray(), name=name))
     group = named[0] if len(named) == 1 else mx.sym.Group(named)
@@ -361,7 +361,7 @@ def _fix_output_dtypes(syms: list[Any], outputs: list[TensorInfo]) -> list[Any]:
     except mx.base.MXNetError:
         return syms
     fixed = []
-    for sym, info, found in zip(syms, outputs, out_types or [None] * len(syms)):
+    for sym, info, found in zip(syms, outputs, out_types or [None] * len(syms), strict=False):
         if info.dtype is not None and found is not None and np.dtype(found) != info.dtype:
             log.debug("casting output %s from %s to %s", info.name, np.dtype(found), info.dtype)
             sym = sym.astype(info.dtype)

@@ -75,7 +75,7 @@ def fold_constants(nodes: Sequence[onnx.NodeProto], values: dict[str, np.ndarray
             log.debug("not folding %s: %s", node.name or node.op_type, err)
             remaining.append(node)
             continue
-        for out, value in zip(node.output, results):
+        for out, value in zip(node.output, results, strict=False):
             if out:
                 values[out] = value
         folded += 1

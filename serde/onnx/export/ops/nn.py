@@ -5,7 +5,7 @@ import numpy as np
 
 from ..context import ExportContext, MxNode
 from ..registry import register
-from ._helpers import spatial
+from ._helpers import axes_input_or_attr, spatial
 
 
 def _check_layout(node: MxNode, rank: int) -> None:
@@ -162,3 +162,24 @@ def layer_norm(node: MxNode, ctx: ExportContext) -> list[str]:
         raise node.fail("LayerNorm with output_mean_var is not supported")
     return ctx.emit("LayerNormalization", node.inputs[:3], node.outputs[:1], name=node.name,
                     axis=node.int("axis", -1), epsilon=node.float("eps", 1e-5))
+
+
+@register("L2Normalization")
+def l2_normalization(node: MxNode, ctx: ExportContext) -> list[str]:
+    """x / sqrt(sum(x^2) + eps) over all but the batch axis (instance), the channel axis
+    (channel) or the spatial axes (spatial)."""
+    data = node.inputs[0]
+    rank = len(ctx.shape(data))
+    mode = node.str("mode", "instance")
+    axes = {"instance": list(range(1, rank)), "channel": [1],
+            "spatial": list(range(2, rank))}.get(mode)
+    if axes is None:
+        raise node.fail(f"L2Normalization mode {mode!r} is not supported")
+    extra, attrs = axes_input_or_attr(ctx, node, axes, 18)
+    squares = ctx.emit1("ReduceSumSquare", [data, *extra], name=f"{node.name}_sumsq",
+                        keepdims=1, **attrs)
+    eps = ctx.add_const(np.array(node.float("eps", 1e-10), dtype=ctx.dtype(data)),
+                        f"{node.name}_eps")
+    norm = ctx.emit1("Sqrt", [ctx.emit1("Add", [squares, eps], name=f"{node.name}_add_eps")],
+                     name=f"{node.name}_norm")
+    return ctx.emit("Div", [data, norm], node.outputs[:1], name=node.name)

@@ -1,2 +1,2 @@
 """Converter families; importing this package registers every converter."""
-from . import activation, elementwise, logical, nn, reduce, tensor  # noqa: F401
+from . import activation, elementwise, logical, nn, quantize, reduce, resize, tensor  # noqa: F401

@@ -59,14 +59,3 @@ def pad_constant(sym: Any, width: Sequence[Sequence[int]], value: float | int = 
 
 def static_dims(shape: Sequence[Any] | None) -> bool:
     return shape is not None and all(isinstance(d, (int, np.integer)) for d in shape)
-
-
-def float_compute(sym: Any, dtype: np.dtype) -> tuple[Any, np.dtype]:
-    """(sym cast to a dtype MXNet CPU gemm/conv kernels accept, original dtype)."""
-    if dtype == np.dtype("float16") or not is_float(dtype):
-        return cast(sym, "float32" if dtype == np.dtype("float16") else "float64"), dtype
-    return sym, dtype
-
-
-def back(sym: Any, dtype: np.dtype, computed: np.dtype) -> Any:
-    return sym if np.dtype(dtype) == np.dtype(computed) else cast(sym, dtype)

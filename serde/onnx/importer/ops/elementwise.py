@@ -2,7 +2,6 @@
 Cast/CastLike, Identity, Where."""
 from __future__ import annotations
 
-
 import numpy as np
 
 from ..registry import converter

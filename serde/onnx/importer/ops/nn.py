@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..registry import converter
-from ._helpers import back, cast, is_float, norm_axis, npm, npx, pad_constant, slice_axis
+from ._helpers import cast, is_float, norm_axis, npm, npx, pad_constant, slice_axis
 
 
 def _spatial_pads(node, ctx, in_shape, kernel, strides, dilations):
@@ -30,7 +30,7 @@ def _spatial_pads(node, ctx, in_shape, kernel, strides, dilations):
 
 
 def _pad_input(x, begin, end, value=0.0):
-    return pad_constant(x, ((0, 0), (0, 0)) + tuple(zip(begin, end)), value)
+    return pad_constant(x, ((0, 0), (0, 0)) + tuple(zip(begin, end, strict=False)), value)
 
 
 def _conv_geometry(node, ctx, w_index=1):
@@ -63,11 +63,7 @@ def conv(node, ctx):
     out = npx.convolution(x, w, b, kernel=kernel, stride=strides, dilate=dilations, pad=pad,
                           num_filter=w_shape[0], num_group=int(node.attr("group", 1)),
                           no_bias=b is None)
-    return back(out, dtype, x_dtype(dtype))
-
-
-def x_dtype(dtype):
-    return np.dtype("float32") if dtype == np.dtype("float16") else dtype
+    return cast(out, dtype) if dtype == np.dtype("float16") else out
 
 
 @converter("ConvTranspose", 1, 11, 22)
@@ -125,7 +121,7 @@ def conv_transpose(node, ctx):
             out = slice_axis(out, axis, cut[0], size - cut[1])
     if b is not None:
         out = out + npm.reshape(b, (-1,) + (1,) * n)
-    return back(out, dtype, x_dtype(dtype))
+    return cast(out, dtype) if dtype == np.dtype("float16") else out
 
 
 def _tap_pool(ctx, x, kernel, strides, dilations, begin, end, in_shape, out_shape,
@@ -153,7 +149,7 @@ def _tap_pool(ctx, x, kernel, strides, dilations, begin, end, in_shape, out_shap
             out = tap
         else:
             out = npm.maximum(out, tap) if pool_type == "max" else out + tap
-    if pool_type == "max":
+    if pool_type in ("max", "sum"):
         return out
     counts = np.ones((), dtype=np.float64)
     for i in range(n):
@@ -214,27 +210,17 @@ def average_pool(node, ctx):
 def lp_pool(node, ctx):
     x = ctx.input(node, 0)
     p = float(node.attr("p", 2))
-    in_shape = ctx.in_shape(node, 0)
+    in_shape, out_shape = ctx.static_shape(node, 0), ctx.out_shape(node)
     kernel = tuple(node.attr("kernel_shape"))
     n = len(kernel)
     strides = tuple(node.attr("strides", [1] * n))
     dilations = tuple(node.attr("dilations", [1] * n))
-    if any(d != 1 for d in dilations):
-        raise ctx.error("pooling with dilations is not supported by MXNet")
     begin, end = _spatial_pads(node, ctx, in_shape, kernel, strides, dilations)
-    xp = npm.power(npm.abs(x), p)
-    if any(begin) or any(end):
-        xp = _pad_input(xp, begin, end)
-    ceil = bool(node.attr("ceil_mode", 0))
-    total = npx.pooling(xp, kernel=kernel, stride=strides, pad=(0,) * n, pool_type="sum",
-                        pooling_convention="full" if ceil else "valid")
-    out = npm.power(total, 1.0 / p)
-    out_shape = ctx.out_shape(node)
-    if ceil and out_shape is not None:
-        for i in range(n):
-            if out_shape[2 + i] is not None:
-                out = slice_axis(out, 2 + i, 0, out_shape[2 + i])
-    return out
+    if out_shape is None or any(d is None for d in out_shape):
+        raise ctx.error("LpPool needs static shapes")
+    total = _tap_pool(ctx, npm.power(npm.abs(x), p), kernel, strides, dilations, begin, end,
+                      in_shape, out_shape, "sum", False, ctx.in_dtype(node, 0))
+    return npm.power(total, 1.0 / p)
 
 
 def _global(node, ctx, fn):

@@ -6,8 +6,17 @@ from __future__ import annotations
 import numpy as np
 
 from ..registry import converter
-from ._helpers import cast, is_float, legacy, norm_axes, norm_axis, npm, npx, pad_constant, \
-    slice_axis
+from ._helpers import (
+    cast,
+    is_float,
+    legacy,
+    norm_axes,
+    norm_axis,
+    npm,
+    npx,
+    pad_constant,
+    slice_axis,
+)
 
 VERSIONS_13_25 = (13, 14, 19, 21, 23, 24, 25)
 
@@ -105,7 +114,7 @@ def _slice(node, ctx, starts, ends, axes, steps):
     axes = norm_axes(axes if axes is not None else range(len(starts)), rank)
     steps = steps if steps is not None else [1] * len(starts)
     begin, end, stride = [None] * rank, [None] * rank, [None] * rank
-    for a, s, e, st in zip(axes, starts, ends, steps):
+    for a, s, e, st in zip(axes, starts, ends, steps, strict=False):
         dim = shape[a]
         if dim is None:
             raise ctx.error(f"Slice needs a static size on axis {a}")
@@ -115,17 +124,23 @@ def _slice(node, ctx, starts, ends, axes, steps):
             begin[a], end[a] = 0, 0
         if st < 0 and e >= s:
             begin[a], end[a], stride[a] = 0, 0, 1
+    if rank > 6:   # MXNet slices at most 6 axes: slice one axis at a time on a 3-D view
+        if any(d is None for d in shape):
+            raise ctx.error("slicing a tensor of rank > 6 needs a static shape")
+        out, cur = x, list(shape)
+        for a in sorted(set(axes)):
+            if begin[a] is None:
+                continue
+            pre, post = int(np.prod(cur[:a], dtype=np.int64)), int(np.prod(cur[a + 1:],
+                                                                          dtype=np.int64))
+            view = npx.slice(npm.reshape(out, (pre, cur[a], post)), begin=(None, begin[a]),
+                             end=(None, end[a]), step=(None, stride[a]))
+            size = len(range(*slice(begin[a], end[a], stride[a]).indices(cur[a])))
+            cur[a] = size
+            out = npm.reshape(view, tuple(cur))
+        return out
     last = max(axes) + 1
     begin, end, stride = begin[:last], end[:last], [1 if s is None else s for s in stride[:last]]
-    if any(b == 0 and e == 0 for b, e in zip(begin, end)):
-        out_shape = [(0 if (b == 0 and e == 0) else d) for b, e, d in
-                     zip(begin + [None] * rank, end + [None] * rank, shape)]
-        sliced = npx.slice(x, begin=tuple(0 if b == 0 and e == 0 else b
-                                          for b, e in zip(begin, end)),
-                           end=tuple(0 if b == 0 and e == 0 else e for b, e in zip(begin, end)),
-                           step=tuple(stride))
-        del out_shape
-        return sliced
     return npx.slice(x, begin=tuple(begin), end=tuple(end), step=tuple(stride))
 
 
@@ -201,31 +216,42 @@ def _scatter_coords(ctx, node, idx, axis, idx_shape, data_shape):
     return _grid_gather(ctx, node, None, idx, axis, idx_shape, data_shape)
 
 
+def _scatter(node, ctx, data, upd, coords, shape):
+    """data with ``upd`` written (or added) at ``coords`` (ndim, ...) - all in MXNet."""
+    import mxnet as mx
+    reduction = node.attr("reduction", "none")
+    if reduction == "add":
+        summed = legacy(mx.sym._internal._backward_gather_nd, upd, coords, shape=tuple(shape))
+        return data + summed
+    if reduction != "none":
+        raise ctx.error(f"reduction={reduction!r} is not supported")
+    written = legacy(mx.sym.scatter_nd, upd, coords, shape=tuple(shape))
+    hit = legacy(mx.sym.scatter_nd, npm.ones_like(upd, dtype="float32"), coords,
+                 shape=tuple(shape))
+    return npm.where(hit != 0, written, data)
+
+
+@converter("Scatter", 9)
 @converter("ScatterElements", 11, 13, 16, 18)
 def scatter_elements(node, ctx):
-    if node.attr("reduction", "none") != "none":
-        raise ctx.error("ScatterElements reductions are not supported")
     data, idx, upd = (ctx.input(node, i) for i in range(3))
     data_shape = ctx.static_shape(node, 0)
     idx_shape = ctx.static_shape(node, 1)
     axis = norm_axis(node.attr("axis", 0), len(data_shape))
-    coords = _scatter_coords(ctx, node, idx, axis, idx_shape, data_shape)
-    return legacy(_scatter_set_nd(), data, upd, coords)
-
-
-def _scatter_set_nd():
-    import mxnet as mx
-    return lambda lhs, rhs, indices: mx.sym._internal._scatter_set_nd(lhs, rhs, indices)
+    coords = _grid_gather(ctx, node, None, idx, axis, idx_shape, data_shape)
+    return _scatter(node, ctx, data, upd, coords, data_shape)
 
 
 @converter("ScatterND", 11, 13, 16, 18)
 def scatter_nd(node, ctx):
-    if node.attr("reduction", "none") != "none":
-        raise ctx.error("ScatterND reductions are not supported")
     data, idx, upd = (ctx.input(node, i) for i in range(3))
     idx_rank = ctx.rank(node, 1)
+    data_shape = ctx.static_shape(node, 0)
     coords = npm.moveaxis(cast(idx, "int64"), idx_rank - 1, 0)
-    return legacy(_scatter_set_nd(), data, upd, coords)
+    coords = npm.where(coords < 0, coords + ctx.const(
+        np.array(data_shape[:ctx.static_shape(node, 1)[-1]], dtype=np.int64).reshape(
+            (-1,) + (1,) * (idx_rank - 1)), "int64", "dims"), coords)
+    return _scatter(node, ctx, data, upd, coords, data_shape)
 
 
 def _axes_value(node, ctx, attr_versions_below):
@@ -266,7 +292,7 @@ def _broadcast_shape(a, b):
     n = max(len(a), len(b))
     a, b = [1] * (n - len(a)) + a, [1] * (n - len(b)) + b
     out = []
-    for x, y in zip(a, b):
+    for x, y in zip(a, b, strict=False):
         if x is None or y is None:
             out.append(None if (x in (None, 1) and y in (None, 1)) or x is None and y is None
                        else (y if x is None or x == 1 else x))
@@ -422,9 +448,10 @@ def one_hot(node, ctx):
     dtype = ctx.out_dtype(node)
     idx = cast(idx, "int64") if is_float(ctx.in_dtype(node, 0)) else idx
     idx = npm.where(idx < 0, idx + depth, idx)
-    hot = npx.one_hot(idx, depth=depth, dtype="bool")
+    hot = npx.one_hot(idx, depth=depth, dtype="uint8")
     if axis != rank:
         hot = npm.moveaxis(hot, rank, axis)
+    hot = hot.astype("bool")
     off = npm.take(values, npm.zeros((1,), dtype="int64"), axis=0)
     on = npm.take(values, npm.ones((1,), dtype="int64"), axis=0)
     return cast(npm.where(hot, on, off), dtype)

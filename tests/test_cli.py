@@ -1,0 +1,43 @@
+import mxnet as mx
+import numpy as np
+import onnx
+
+from serde.cli import main
+
+from .conftest import ort_run
+
+
+def _save_model(tmp_path):
+    data = mx.sym.var("data")
+    sym = mx.sym.FullyConnected(data, num_hidden=3, name="fc")
+    arg = {"fc_weight": mx.nd.array(np.arange(12).reshape(3, 4) / 10),
+           "fc_bias": mx.nd.array([1.0, 2.0, 3.0])}
+    sym.save(str(tmp_path / "m-symbol.json"))
+    mx.nd.save(str(tmp_path / "m-0000.params"), {f"arg:{k}": v for k, v in arg.items()})
+    return arg
+
+
+def test_cli_export_and_inspect(tmp_path, capsys):
+    arg = _save_model(tmp_path)
+    out = tmp_path / "m.onnx"
+    rc = main(["export", str(tmp_path / "m-symbol.json"), str(tmp_path / "m-0000.params"),
+               "-o", str(out), "--opset", "17", "--input-shape", "data:2,4", "--dynamic-batch"])
+    assert rc == 0 and out.exists()
+    model = onnx.load(out)
+    assert model.opset_import[0].version == 17
+    x = np.ones((5, 4), dtype=np.float32)
+    (y,) = ort_run(out, {"data": x})
+    np.testing.assert_allclose(y, x @ arg["fc_weight"].asnumpy().T + arg["fc_bias"].asnumpy(),
+                               rtol=1e-6)
+    assert main(["inspect", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "data: float[batch, 4]" in text and "Gemm" in text and "mxnet-serde" in text
+
+
+def test_cli_reports_errors(tmp_path, capsys):
+    _save_model(tmp_path)
+    rc = main(["export", str(tmp_path / "m-symbol.json"), str(tmp_path / "m-0000.params"),
+               "-o", str(tmp_path / "m.onnx"), "--input-shape", "data:2,5"])
+    assert rc == 2
+    assert "do not fit" in capsys.readouterr().err
+    assert not (tmp_path / "m.onnx").exists()

@@ -66,7 +66,7 @@ def normalise_layer_scales(net: mx.gluon.Block, shapes: list[tuple[int, ...]], c
     for layer in layers:
         seen: list[float] = []
         handle = layer.register_forward_hook(
-            lambda _blk, _inp, out: seen.append(float(out.asnumpy().std())))
+            lambda _blk, _inp, out, seen=seen: seen.append(float(out.asnumpy().std())))
         try:
             net(*batch)
         finally:

@@ -21,8 +21,15 @@ import numpy as np
 
 from conformance.results import read_results, results_path, write_results
 
-from .common import (calibrate_batchnorm, damp_residual_branches, gpu_available, mx_context,
-                     normalise_layer_scales, timed, tolerance_ratio)
+from .common import (
+    calibrate_batchnorm,
+    damp_residual_branches,
+    gpu_available,
+    mx_context,
+    normalise_layer_scales,
+    timed,
+    tolerance_ratio,
+)
 
 VISION_MODELS = [
     "resnet18_v1", "resnet34_v1", "resnet50_v1", "resnet101_v1", "resnet152_v1",
@@ -140,8 +147,6 @@ def check_model(name: str, opsets: list[int], ctx_name: str = "cpu",
                 record.update(status="error", message=f"{type(err).__name__}: {err}"[:500])
             records.append(record)
             gc.collect()
-    del net
-    gc.collect()
     return records
 
 

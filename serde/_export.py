@@ -128,7 +128,7 @@ def from_gluon(block: mx.gluon.Block, input_shapes: Any, input_names: Sequence[s
     if deferred:  # shapes are only known after one forward pass
         ctx = next(iter(params.values()))._deferred_init[1][0]
         try:
-            block(*[mx.nd.zeros(s, ctx=ctx, dtype=types[n]) for n, s in zip(names, shapes)])
+            block(*[mx.nd.zeros(s, ctx=ctx, dtype=types[n]) for n, s in zip(names, shapes, strict=True)])
         except Exception as err:
             raise InvalidModelError(f"the block could not run on input shapes {shapes}: "
                                     f"{err}") from err
@@ -150,7 +150,7 @@ def from_gluon(block: mx.gluon.Block, input_shapes: Any, input_names: Sequence[s
             continue
         value = param.data(param.list_ctx()[0])
         (aux if param.name in aux_names else arg)[param.name] = value
-    return SymbolicModel(out, arg, aux, dict(zip(names, shapes)), types)
+    return SymbolicModel(out, arg, aux, dict(zip(names, shapes, strict=True)), types)
 
 
 def _flatten(items: Any):

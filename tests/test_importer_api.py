@@ -258,3 +258,10 @@ def test_registry_is_keyed_by_schema_version():
     assert lookup("ReduceSum", 12) is lookup("ReduceSum", 11)
     assert lookup("ReduceSum", 13) is not lookup("ReduceSum", 11)
     assert lookup("Relu", 5) is None   # Relu-1 (consumed_inputs) is not converted on purpose
+
+
+def test_import_is_deterministic():
+    model, _ = small_cnn()
+    first = serde.import_model(model, output_format="symbolic")[0].tojson()
+    mx.sym.var("unrelated") + 1   # moves MXNet's global name counters
+    assert serde.import_model(model, output_format="symbolic")[0].tojson() == first

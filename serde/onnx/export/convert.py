@@ -14,8 +14,13 @@ from onnx import helper, numpy_helper
 from ... import __version__
 from ...errors import ConversionError, InvalidModelError, SerdeError, UnsupportedOperatorError
 from .context import ExportContext, MxNode
-from .registry import (DEFAULT_EXPORT_OPSET, EXPORT_REGISTRY, MAX_EXPORT_OPSET,
-                       MIN_EXPORT_OPSET, ExportRegistry)
+from .registry import (
+    DEFAULT_EXPORT_OPSET,
+    EXPORT_REGISTRY,
+    MAX_EXPORT_OPSET,
+    MIN_EXPORT_OPSET,
+    ExportRegistry,
+)
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +205,7 @@ def symbol_to_onnx(sym: mx.sym.Symbol, arg_params: Mapping[str, Any],
             raise ConversionError(f"converter produced {len(produced)} outputs, MXNet has "
                                   f"{len(mx_node.outputs)}", node=node["name"], op=node["op"],
                                   opset=opset)
-        for i, (preferred, tensor) in enumerate(zip(mx_node.outputs, produced)):
+        for i, (preferred, tensor) in enumerate(zip(mx_node.outputs, produced, strict=False)):
             tensor_of[(node_id, i)] = tensor
             if tensor != preferred:
                 ctx.shapes.setdefault(tensor, ctx.shapes.get(preferred))

@@ -220,6 +220,14 @@ def import_graph(model: Any, *, input_shapes: Mapping[str, Sequence[int]] | None
                  constant_inputs: Mapping[str, Any] | None = None,
                  check: bool = True) -> ImportedGraph:
     """Convert an ONNX model (path, bytes or ModelProto) to an MXNet Symbol and parameters."""
+    # a fresh NameManager: the same model gives byte-identical symbol JSON every time
+    with mx.name.NameManager():
+        return _import_graph(model, input_shapes=input_shapes,
+                             constant_inputs=constant_inputs, check=check)
+
+
+def _import_graph(model: Any, *, input_shapes: Mapping[str, Sequence[int]] | None,
+                  constant_inputs: Mapping[str, Any] | None, check: bool) -> ImportedGraph:
     _load_ops()
     proto, _ = load_model(model)
     graph = proto.graph

@@ -145,11 +145,12 @@ def topk(node: MxNode, ctx: ExportContext) -> list[str]:
         dtype = np.dtype(ctx.dtype(node.inputs[0]))
         zero = helper.make_tensor("value", helper.np_dtype_to_tensor_dtype(dtype), [1], [0])
         one = helper.make_tensor("value", helper.np_dtype_to_tensor_dtype(dtype), [1], [1])
-        zeros = ctx.emit1("ConstantOfShape", [ctx.emit1("Shape", [data], name=f"{node.name}_shape")],
-                          name=f"{node.name}_zeros", value=zero, dtype=dtype)
-        ones = ctx.emit1("ConstantOfShape", [ctx.emit1("Shape", [index],
-                                                       name=f"{node.name}_k_shape")],
-                         name=f"{node.name}_ones", value=one, dtype=dtype)
+        data_shape = ctx.emit1("Shape", [data], name=f"{node.name}_shape", dtype=np.int64)
+        zeros = ctx.emit1("ConstantOfShape", [data_shape], name=f"{node.name}_zeros",
+                          value=zero, dtype=dtype)
+        k_shape = ctx.emit1("Shape", [index], name=f"{node.name}_k_shape", dtype=np.int64)
+        ones = ctx.emit1("ConstantOfShape", [k_shape], name=f"{node.name}_ones", value=one,
+                         dtype=dtype)
         if data == node.inputs[0]:
             return ctx.emit("ScatterElements", [zeros, index, ones], node.outputs[:1],
                             name=node.name, axis=axis)

@@ -1,0 +1,3 @@
+import os
+
+os.environ.setdefault("MXNET_SUBGRAPH_VERBOSE", "0")

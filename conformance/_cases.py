@@ -35,7 +35,7 @@ def compare(outputs: list[Any], expected: list[Any], rtol: float, atol: float) -
     if len(outputs) != len(expected):
         raise AssertionError(f"{len(outputs)} outputs, expected {len(expected)}")
     worst = 0.0
-    for i, (out, ref) in enumerate(zip(outputs, expected)):
+    for i, (out, ref) in enumerate(zip(outputs, expected, strict=False)):
         if isinstance(ref, (list, tuple)) or ref is None:
             raise AssertionError(f"output {i}: sequence/optional outputs are not supported")
         ref = np.asarray(ref)

@@ -65,11 +65,21 @@ def write_expected(path: Path, expected: dict[str, dict[str, str]], header: str)
 
 
 def reason_for(record: dict[str, Any]) -> str:
-    message = (record.get("message") or "").replace("\n", " ")
-    message = re.sub(r"\s+", " ", message)
+    """A one-line reason generated from a failing record (humans may refine it)."""
+    raw = record.get("message") or ""
+    ops = re.findall(r"^  ([\w:.]+): nodes", raw, flags=re.M)
+    if record.get("error_type") == "UnsupportedOperatorError" and ops:
+        opset = re.search(r"at opset (\d+)", raw)
+        return (f"unsupported: no ONNX -> MXNet converter for {', '.join(ops)}"
+                + (f" at opset {opset.group(1)}" if opset else ""))
+    dtype = re.search(r"has type (\w+), which MXNet 1.9.1 cannot compute with", raw)
+    if dtype:
+        return f"unsupported: MXNet 1.9.1 has no {dtype.group(1)} tensors"
+    message = re.sub(r"\s+", " ", raw.replace("\n", " ")).strip()
     message = re.sub(r"^\[[^\]]*\] ", "", message)   # drop the [node, op, opset] prefix
+    message = re.sub(r"^Traceback \(most recent call last\): File \S+ line \d+ ", "", message)
     kind = record.get("error_type") or record["status"]
-    return f"{record['status']}: {kind}: {message[:160]}".rstrip(": ")
+    return f"{record['status']}: {kind}: {message[:140]}".rstrip(": ")
 
 
 def run_suite(*, suite: str, description: str, header: str, expected_file: Path,

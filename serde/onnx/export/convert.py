@@ -271,14 +271,20 @@ def _prune(nodes: list[onnx.NodeProto], outputs: list[str]) -> tuple[list[onnx.N
     return kept, needed
 
 
+#: Initializers up to this size keep their values for shape inference (Reshape targets, Slice
+#: bounds, Resize scales ... are small); larger ones, the weights, travel as typed inputs.
+SHAPE_INFERENCE_KEEP_BYTES = 4096
+
+
 def _without_weights(model: onnx.ModelProto) -> onnx.ModelProto:
-    """A copy of ``model`` whose initializers are typed graph inputs without data: shape
+    """A copy of ``model`` whose large initializers are typed graph inputs without data: shape
     inference on it is as good and does not serialise hundreds of MB of weights."""
     graph = model.graph
+    small = [t for t in graph.initializer if t.ByteSize() <= SHAPE_INFERENCE_KEEP_BYTES]
     weights = [helper.make_tensor_value_info(t.name, t.data_type, list(t.dims))
-               for t in graph.initializer]
+               for t in graph.initializer if t.ByteSize() > SHAPE_INFERENCE_KEEP_BYTES]
     light_graph = helper.make_graph(list(graph.node), graph.name, list(graph.input) + weights,
-                                    list(graph.output))
+                                    list(graph.output), small)
     return helper.make_model(light_graph, opset_imports=list(model.opset_import),
                              ir_version=model.ir_version)
 

@@ -1,6 +1,8 @@
 """Every model of ``mxnet.gluon.model_zoo.vision``, random-init with a fixed seed, exported at
 opset 13 and at the default opset, run by onnxruntime against MXNet's forward: at batch 1 from a
-static export, and at batch 4 from a dynamic-batch export.
+static export, and at batch 4 from a dynamic-batch export. Then the round trip: both files are
+imported back by serde (symbolic output through the Module flow, Gluon output called directly)
+and compared with the original MXNet forward.
 
 ``python -m model_zoo_tests.vision [--models ci|all|NAME,...] [--opsets 13,28] [--ctx cpu|gpu]``
 writes ``reports/results/vision_zoo-<ctx>.jsonl`` and exits non-zero when a model fails.
@@ -87,9 +89,45 @@ def _ort_run(path: Path, x: np.ndarray) -> tuple[np.ndarray, float]:
     return out, seconds
 
 
+#: MXNet -> ONNX -> MXNet must reproduce MXNet's own forward to this tolerance.
+ROUND_TRIP_RTOL, ROUND_TRIP_ATOL = 1e-4, 1e-5
+
+
+def _round_trip(record: dict[str, Any], path: Path, dyn_path: Path, x1: np.ndarray,
+                x4: np.ndarray, ref1: np.ndarray, ref4: np.ndarray, ctx: mx.Context) -> list[str]:
+    """Import the exported files back with serde, in both output formats, and compare with the
+    original MXNet forward. Returns the names of the checks that failed."""
+    import serde
+
+    start = time.perf_counter()
+    sym, params = serde.import_model(path, output_format="symbolic", ctx=ctx)
+    record["import_seconds"] = time.perf_counter() - start
+    arg_params, aux_params = serde.split_params(sym, params)
+    # The design note's Module flow: bind, set_params, forward on a batch.
+    module = mx.mod.Module(symbol=sym, data_names=["data"], label_names=None, context=ctx)
+    module.bind(for_training=False, data_shapes=[("data", x1.shape)])
+    module.set_params(arg_params, aux_params)
+    module.forward(mx.io.DataBatch([mx.nd.array(x1, ctx=ctx)]), is_train=False)
+    out_symbolic = module.get_outputs()[0].asnumpy()
+    block = serde.import_model(dyn_path, output_format="gluon", ctx=ctx)
+    out_gluon = block(mx.nd.array(x4, ctx=ctx)).asnumpy()
+    failed = []
+    for label, got, want in (("roundtrip_symbolic_batch1", out_symbolic, ref1),
+                             ("roundtrip_gluon_batch4_dynamic", out_gluon, ref4)):
+        ok = got.shape == want.shape and np.allclose(got, want, rtol=ROUND_TRIP_RTOL,
+                                                     atol=ROUND_TRIP_ATOL)
+        record[f"{label}_max_abs_err"] = float(np.abs(got - want).max()) \
+            if got.shape == want.shape else float("inf")
+        if not ok:
+            failed.append(label)
+    record["roundtrip_status"] = "wrong-result" if failed else "pass"
+    return failed
+
+
 def check_model(name: str, opsets: list[int], ctx_name: str = "cpu",
-                workdir: Path | None = None) -> list[dict[str, Any]]:
-    """Export ``name`` at each opset and compare onnxruntime with MXNet. One record per opset."""
+                workdir: Path | None = None, roundtrip: bool = True) -> list[dict[str, Any]]:
+    """Export ``name`` at each opset and compare onnxruntime with MXNet; with ``roundtrip``,
+    import the files back and compare with MXNet too. One record per opset."""
     import serde
 
     ctx = mx_context(ctx_name)
@@ -137,10 +175,12 @@ def check_model(name: str, opsets: list[int], ctx_name: str = "cpu",
                 record["output_abs_max"] = float(np.abs(ref4).max())
                 record["tolerance_ratio"] = max(ratios.values())
                 bad = [k for k, r in ratios.items() if not r <= 1.0]
+                if roundtrip:
+                    bad += _round_trip(record, path, dyn_path, x1, x4, ref1, ref4, ctx)
                 record["status"] = "wrong-result" if bad else "pass"
                 if bad:
                     record["message"] = "out of tolerance: " + ", ".join(
-                        f"{k} (ratio {ratios[k]:.3g})" for k in bad)
+                        f"{k} (ratio {ratios[k]:.3g})" if k in ratios else k for k in bad)
             except serde.UnsupportedOperatorError as err:
                 record.update(status="unsupported", message=str(err)[:500])
             except Exception as err:

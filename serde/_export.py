@@ -11,7 +11,7 @@ from typing import Any
 import mxnet as mx
 import numpy as np
 
-from .errors import InvalidModelError, SerdeError
+from .errors import InvalidModelError, SerdeError, mxnet_message
 
 
 @dataclass
@@ -32,19 +32,25 @@ def detect_input_format(obj: Any) -> str:
                             f"(or a -symbol.json path), a Module, or a Gluon HybridBlock")
 
 
+def _load_mxnet_file(path: str | os.PathLike, load: Any, kind: str) -> Any:
+    """``load(path)`` with a missing or unreadable file reported as an InvalidModelError."""
+    path = Path(path)
+    if not path.is_file():
+        raise InvalidModelError(f"{kind} file {str(path)!r} does not exist")
+    try:
+        return load(str(path))
+    except mx.base.MXNetError as err:
+        raise InvalidModelError(f"cannot read {kind} file {str(path)!r}: "
+                                f"{mxnet_message(err)}") from err
+
+
 def load_params(params: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     """Accept a dict (optionally with arg:/aux: keys), an (arg, aux) pair, or a .params path."""
     if params is None:
         return {}, {}
     if isinstance(params, (str, os.PathLike)):
         path = Path(params)
-        if not path.is_file():
-            raise InvalidModelError(f"parameter file {str(path)!r} does not exist")
-        try:
-            params = mx.nd.load(str(path))
-        except mx.base.MXNetError as err:
-            raise InvalidModelError(f"cannot read parameter file {str(path)!r}: "
-                                    f"{str(err).splitlines()[0]}") from err
+        params = _load_mxnet_file(path, mx.nd.load, "parameter")
         if not isinstance(params, dict):
             raise InvalidModelError(f"parameter file {str(path)!r} holds unnamed arrays")
     if isinstance(params, tuple) and len(params) == 2:
@@ -65,14 +71,7 @@ def load_params(params: Any) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def from_symbol(sym: Any, params: Any, input_shapes: Any) -> SymbolicModel:
     if isinstance(sym, (str, os.PathLike)):
-        path = Path(sym)
-        if not path.is_file():
-            raise InvalidModelError(f"symbol file {str(path)!r} does not exist")
-        try:
-            sym = mx.sym.load(str(path))
-        except mx.base.MXNetError as err:
-            raise InvalidModelError(f"cannot read symbol file {str(path)!r}: "
-                                    f"{str(err).splitlines()[0]}") from err
+        sym = _load_mxnet_file(sym, mx.sym.load, "symbol")
     arg, aux = load_params(params)
     # Parameters given without arg/aux split are sorted by the symbol's own lists.
     aux_names = set(sym.list_auxiliary_states())

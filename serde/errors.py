@@ -52,3 +52,12 @@ class UnsupportedOperatorError(SerdeError):
     @property
     def ops(self) -> list[str]:
         return sorted({op for op, _ in self.unsupported})
+
+
+def mxnet_message(err: BaseException) -> str:
+    """The informative line of an MXNetError (its text starts with a C++ traceback)."""
+    lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+    for line in reversed(lines):
+        if not line.startswith(("File ", "Traceback", "[bt]", "Stack trace")):
+            return line
+    return lines[-1] if lines else type(err).__name__

@@ -296,3 +296,20 @@ def test_module_export_to_via_install(tmp_path):
     _, mod = _symbol_model()
     path = mod.export_to("onnx", filename_prefix=tmp_path / "viamx")
     assert Path(path).exists()
+
+
+@pytest.mark.parametrize("broken", ["symbol", "params"])
+def test_malformed_mxnet_files(tmp_path, broken):
+    sym, mod = _symbol_model()
+    sym_file, params_file = tmp_path / "m-symbol.json", tmp_path / "m-0000.params"
+    sym.save(str(sym_file))
+    arg, aux = mod.get_params()
+    mx.nd.save(str(params_file), {**{f"arg:{k}": v for k, v in arg.items()},
+                                  **{f"aux:{k}": v for k, v in aux.items()}})
+    target = sym_file if broken == "symbol" else params_file
+    target.write_bytes(target.read_bytes()[: len(target.read_bytes()) // 2])  # truncated
+    with pytest.raises(serde.InvalidModelError, match=f"cannot read {broken if broken == 'symbol' else 'parameter'} file") as info:
+        serde.export_model(sym_file, params_file, filename_prefix=tmp_path / "m",
+                           input_shapes={"data": SHAPE})
+    assert "Traceback" not in str(info.value)
+    assert not (tmp_path / "m.onnx").exists()

@@ -12,7 +12,13 @@ import onnx
 from onnx import helper, numpy_helper
 
 from ... import __version__
-from ...errors import ConversionError, InvalidModelError, SerdeError, UnsupportedOperatorError
+from ...errors import (
+    ConversionError,
+    InvalidModelError,
+    SerdeError,
+    UnsupportedOperatorError,
+    mxnet_message,
+)
 from .context import ExportContext, MxNode
 from .registry import (
     DEFAULT_EXPORT_OPSET,
@@ -141,8 +147,8 @@ def symbol_to_onnx(sym: mx.sym.Symbol, arg_params: Mapping[str, Any],
         _, shapes, _ = internals.infer_shape_partial(**known_shapes)
         _, dtypes, _ = internals.infer_type(**known_types)
     except mx.base.MXNetError as err:
-        first = str(err).strip().splitlines()[0]
-        raise InvalidModelError(f"the given shapes/dtypes do not fit the graph: {first}") from err
+        raise InvalidModelError("the given shapes/dtypes do not fit the graph: "
+                                f"{mxnet_message(err)}") from err
     # Index the internal outputs by node name, in output order.
     outputs_of: dict[str, list[str]] = {}
     for k, out_name in enumerate(out_names):

@@ -19,7 +19,13 @@ import onnx
 import onnx.inliner
 from onnx import numpy_helper
 
-from ...errors import ConversionError, InvalidModelError, SerdeError, UnsupportedOperatorError
+from ...errors import (
+    ConversionError,
+    InvalidModelError,
+    SerdeError,
+    UnsupportedOperatorError,
+    mxnet_message,
+)
 from . import dtypes
 from .context import ImportContext, Node, np_var
 from .fold import fold_constants
@@ -323,7 +329,7 @@ def _import_graph(model: Any, *, input_shapes: Mapping[str, Sequence[int]] | Non
         except SerdeError:
             raise
         except mx.base.MXNetError as err:
-            raise ctx.error(f"MXNet refused the converted op: {str(err).splitlines()[0]}") \
+            raise ctx.error(f"MXNet refused the converted op: {mxnet_message(err)}") \
                 from None
         except Exception as err:
             raise ctx.error(f"{type(err).__name__}: {err}") from err

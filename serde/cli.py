@@ -36,11 +36,13 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
     sym, params = serde.import_model(args.model, output_format="symbolic")
     arg_params, aux_params = serde.split_params(sym, params)
+    from ._io import atomic_write
+
     prefix = args.output
-    Path(prefix).parent.mkdir(parents=True, exist_ok=True)
-    sym.save(f"{prefix}-symbol.json")
-    mx.nd.save(f"{prefix}-0000.params", {**{f"arg:{k}": v for k, v in arg_params.items()},
-                                         **{f"aux:{k}": v for k, v in aux_params.items()}})
+    saved = {**{f"arg:{k}": v for k, v in arg_params.items()},
+             **{f"aux:{k}": v for k, v in aux_params.items()}}
+    atomic_write(f"{prefix}-0000.params", lambda tmp: mx.nd.save(str(tmp), saved))
+    atomic_write(f"{prefix}-symbol.json", lambda tmp: sym.save(str(tmp)))
     print(f"wrote {prefix}-symbol.json and {prefix}-0000.params")
     return 0
 

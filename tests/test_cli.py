@@ -41,3 +41,30 @@ def test_cli_reports_errors(tmp_path, capsys):
     assert rc == 2
     assert "do not fit" in capsys.readouterr().err
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_cli_import_round_trip(tmp_path, capsys):
+    arg = _save_model(tmp_path)
+    onnx_path = tmp_path / "m.onnx"
+    assert main(["export", str(tmp_path / "m-symbol.json"), str(tmp_path / "m-0000.params"),
+                 "-o", str(onnx_path), "--input-shape", "data:2,4"]) == 0
+    assert main(["import", str(onnx_path), "-o", str(tmp_path / "back")]) == 0
+    sym = mx.sym.load(str(tmp_path / "back-symbol.json"))
+    saved = mx.nd.load(str(tmp_path / "back-0000.params"))
+    assert all(k.startswith(("arg:", "aux:")) for k in saved)
+    mod = mx.mod.Module(sym, data_names=["data"], label_names=None)
+    mod.bind(for_training=False, data_shapes=[("data", (2, 4))])
+    mod.set_params({k[4:]: v for k, v in saved.items() if k.startswith("arg:")},
+                   {k[4:]: v for k, v in saved.items() if k.startswith("aux:")})
+    x = np.arange(8, dtype=np.float32).reshape(2, 4)
+    mod.forward(mx.io.DataBatch([mx.nd.array(x)]), is_train=False)
+    expected = x @ arg["fc_weight"].asnumpy().T + arg["fc_bias"].asnumpy()
+    np.testing.assert_allclose(mod.get_outputs()[0].asnumpy(), expected, rtol=1e-6)
+
+
+def test_cli_import_reports_bad_file(tmp_path, capsys):
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"\x08\x07not a model")
+    assert main(["import", str(bad), "-o", str(tmp_path / "x")]) == 2
+    assert "serde: error" in capsys.readouterr().err
+    assert not (tmp_path / "x-symbol.json").exists()

@@ -1,12 +1,11 @@
-"""Sessions: tests, conformance (the main job and release gate), model_zoo, bench, lint.
+"""Sessions: tests, conformance (the main job and release gate), report, baseline,
+model_zoo, bench, lint.
 
 Each session builds its own virtualenv and installs what it needs, so a fresh clone works:
     pip install nox && nox -s conformance
     nox -s tests
 """
 from __future__ import annotations
-
-import os
 
 import nox
 
@@ -45,9 +44,27 @@ def conformance(session: nox.Session) -> None:
     ctx = _ctx_args(session)
     session.run("python", "-m", "conformance.mxnet_ops", *ctx, env=ENV)
     session.run("python", "-m", "model_zoo_tests.vision", "--models", "ci", *ctx, env=ENV)
-    for module in ("conformance.onnx_node_suite", "conformance.light_models"):
-        if os.path.exists(module.replace(".", "/") + ".py"):
-            session.run("python", "-m", module, *ctx, env=ENV)
+    session.run("python", "-m", "conformance.onnx_node_suite", *ctx, env=ENV)
+    session.run("python", "-m", "conformance.light_models", *ctx, env=ENV)
+    # The report (history line, reports/*, README headline), then the gate against
+    # reports/baseline.json; `-- --update-baseline` ratchets the baseline instead of gating.
+    session.run("python", "-m", "conformance.report", "--record-run", *ctx, env=ENV)
+    gate = ["--update-baseline"] if "--update-baseline" in session.posargs else []
+    session.run("python", "-m", "conformance.report.gate", *gate, env=ENV)
+
+
+@nox.session(python=PYTHON)
+def report(session: nox.Session) -> None:
+    """Re-render reports/ and the README headline from the registries and results."""
+    _install(session, "report")
+    session.run("python", "-m", "conformance.report", *session.posargs, env=ENV)
+
+
+@nox.session(python=PYTHON)
+def baseline(session: nox.Session) -> None:
+    """Accept the current results as the release-gate baseline (reports/baseline.json)."""
+    _install(session, "report")
+    session.run("python", "-m", "conformance.report.gate", "--update-baseline", env=ENV)
 
 
 @nox.session(python=PYTHON)

@@ -13,7 +13,7 @@ import onnx
 from . import _export
 from ._io import atomic_write
 from .errors import InvalidModelError, SerdeError
-from .onnx.export.convert import PROTOBUF_LIMIT_BYTES, check_onnx_model, symbol_to_onnx
+from .onnx.export.convert import PROTOBUF_LIMIT_BYTES, check_onnx_model, model_bytes, symbol_to_onnx
 
 OUTPUT_FORMATS = ("onnx", "coreml")
 
@@ -52,8 +52,8 @@ def save_onnx(model: onnx.ModelProto, path: str | os.PathLike,
     """Write ``model`` atomically. Models whose size passes ``external_data_threshold`` keep
     their weights in ``<name>.data`` beside the file (ONNX external data)."""
     target = Path(path)
-    if model.ByteSize() < external_data_threshold and \
-            model.ByteSize() < PROTOBUF_LIMIT_BYTES:
+    size = model_bytes(model)
+    if size < external_data_threshold and size < PROTOBUF_LIMIT_BYTES:
         return atomic_write(target, lambda tmp: tmp.write_bytes(model.SerializeToString()))
     target.parent.mkdir(parents=True, exist_ok=True)
     data_name = f"{target.name}.data"

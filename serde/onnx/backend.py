@@ -52,8 +52,11 @@ class _Bound:
             args = to_ndarrays(graph.params, ctx)
             for info in graph.inputs:
                 args[info.name] = mx.nd.zeros(shapes[info.name], ctx=ctx, dtype=info.dtype)
+            # BatchNorm statistics are MXNet auxiliary states, bound separately.
+            aux_names = set(graph.sym.list_auxiliary_states())
+            aux = {name: args.pop(name) for name in list(args) if name in aux_names}
             self.args = args
-            self.executor = graph.sym.bind(ctx, args=args, grad_req="null")
+            self.executor = graph.sym.bind(ctx, args=args, aux_states=aux, grad_req="null")
 
     def run(self, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
         with mx.util.np_shape(True):

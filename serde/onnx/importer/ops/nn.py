@@ -266,6 +266,11 @@ def batch_norm(node, ctx):
     if not training:
         if any(o for o in node.outputs[1:]):
             raise ctx.error("running statistics outputs need training_mode=1")
+        if _native_batch_norm_fits(node, ctx, dtype):
+            # MXNet's own BatchNorm kernel: an MXNet -> ONNX -> MXNet round trip then computes
+            # exactly what the original model computed.
+            return npx.batch_norm(x, scale, bias, mean, var, eps=eps, fix_gamma=False,
+                                  use_global_stats=True, axis=1)
         a = scale / npm.sqrt(var + eps)
         return x * _channel(a, rank) + _channel(bias - mean * a, rank)
     axes = (0,) + tuple(range(2, rank))
@@ -279,6 +284,15 @@ def batch_norm(node, ctx):
     if ctx.in_dtype(node, 3) != dtype:
         rmean, rvar = cast(rmean, ctx.in_dtype(node, 3)), cast(rvar, ctx.in_dtype(node, 3))
     return [y, rmean, rvar]
+
+
+def _native_batch_norm_fits(node, ctx, dtype) -> bool:
+    """MXNet's BatchNorm takes the statistics as auxiliary variables (so they must be model
+    constants) of the input's float32/float64 dtype."""
+    if dtype not in (np.dtype("float32"), np.dtype("float64")) or ctx.rank(node, 0) < 2:
+        return False
+    return all(ctx.in_dtype(node, i) == dtype and node.inputs[i] in ctx.values
+               for i in range(1, 5))
 
 
 @converter("InstanceNormalization", 6, 22)
@@ -403,6 +417,10 @@ def gemm(node, ctx):
     a, b = ctx.input(node, 0), ctx.input(node, 1)
     c = ctx.optional_input(node, 2)
     dtype = ctx.out_dtype(node)
+    if _native_fully_connected_fits(node, ctx, dtype):
+        # MXNet's FullyConnected (x @ W^T + b): the kernel an exported MXNet model used.
+        units = ctx.static_shape(node, 1)[0]
+        return npx.fully_connected(a, b, c, num_hidden=units, no_bias=c is None, flatten=False)
     a, b, recast = _matmul_dtype(a, b, dtype)
     if node.attr("transA", 0):
         a = npm.transpose(a)
@@ -417,6 +435,22 @@ def gemm(node, ctx):
             c = cast(c, "float32" if dtype == np.dtype("float16") else "float64")
         out = out + (c * beta if beta != 1.0 else c)
     return cast(out, dtype) if recast else out
+
+
+def _native_fully_connected_fits(node, ctx, dtype) -> bool:
+    if dtype not in (np.dtype("float32"), np.dtype("float64")):
+        return False
+    if node.attr("transA", 0) or not node.attr("transB", 0):
+        return False
+    if float(node.attr("alpha", 1.0)) != 1.0 or float(node.attr("beta", 1.0)) != 1.0:
+        return False
+    if ctx.in_shape(node, 1) is None or len(ctx.static_shape(node, 1)) != 2:
+        return False
+    units = ctx.static_shape(node, 1)[0]
+    if not node.has_input(2):
+        return True
+    bias_shape = ctx.in_shape(node, 2)
+    return ctx.in_dtype(node, 2) == dtype and bias_shape == (units,)
 
 
 @converter("Einsum", 12, 28)

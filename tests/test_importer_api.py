@@ -111,8 +111,9 @@ def test_symbolic_module_flow(cnn_file, rng):
 def test_module_wrapper_and_proto_input(rng):
     model, inits = small_cnn(opset=11)
     sym, params = serde.module.import_from(model)
-    exe = sym.bind(mx.cpu(), {"data": mx.nd.array(np.ones((1, 3, 8, 8), np.float32)),
-                              **params})
+    arg, aux = serde.split_params(sym, params)
+    exe = sym.bind(mx.cpu(), {"data": mx.nd.array(np.ones((1, 3, 8, 8), np.float32)), **arg},
+                   aux_states=aux)
     np.testing.assert_allclose(exe.forward()[0].asnumpy(),
                                reference(inits, np.ones((1, 3, 8, 8), np.float32)),
                                rtol=1e-4, atol=1e-4)
@@ -121,9 +122,12 @@ def test_module_wrapper_and_proto_input(rng):
 def test_split_params_accepts_prefixed_keys(cnn_file):
     path, _ = cnn_file
     sym, params = serde.import_model(str(path), output_format="symbolic")
-    saved = {f"arg:{k}": v for k, v in params.items()}
+    aux_names = set(sym.list_auxiliary_states())
+    assert aux_names, "BatchNorm statistics import as MXNet auxiliary states"
+    saved = {f"{'aux' if k in aux_names else 'arg'}:{k}": v for k, v in params.items()}
     arg, aux = serde.split_params(sym, saved)
-    assert set(arg) == set(params) and aux == {}
+    assert set(aux) == aux_names and set(arg) | set(aux) == set(params)
+    assert not set(arg) & set(aux)
 
 
 def test_metadata(cnn_file):

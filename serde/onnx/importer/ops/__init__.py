@@ -1,2 +1,16 @@
 """Converter families; importing this package registers every converter."""
-from . import activation, elementwise, logical, nn, quantize, reduce, resize, tensor  # noqa: F401
+from . import (  # noqa: F401
+    activation,
+    control,
+    elementwise,
+    logical,
+    misc,
+    nn,
+    quantize,
+    recurrent,
+    reduce,
+    resize,
+    sampling,
+    spectral,
+    tensor,
+)

@@ -62,7 +62,12 @@ def mod(node, ctx):
     a, b = _binary(node, ctx)
     r = npm.mod(a, b)
     if not node.attr("fmod", 0):
-        return r
+        if not is_float(ctx.out_dtype(node)):
+            return r
+        # numpy's IEEE rules, which MXNet's mod skips: a zero result takes the divisor's sign,
+        # and x mod +-0 is NaN
+        r = npm.where(npm.equal(r, 0), npm.copysign(npm.zeros_like(r), b), r)
+        return npm.where(npm.equal(b, 0), npm.full_like(r, np.nan), r)
     # C fmod: the result takes the sign of the dividend
     dtype = ctx.out_dtype(node)
     zero = npm.zeros_like(a)
@@ -221,14 +226,24 @@ def bitwise_not(node, ctx):
 
 @converter("BitShift", 11, 28)
 def bit_shift(node, ctx):
+    """Shifts as float64 products / floor divisions by 2^y (exact up to 32-bit types): a left
+    shift wraps modulo 2^bits into the type's range (two's complement for signed types), a right
+    shift is arithmetic; shift counts < 0 or >= bits give the sign fill (-1 for a right shift
+    of a negative x, else 0), as BitShift-28 specifies."""
     x, y = _binary(node, ctx)
-    dtype = ctx.out_dtype(node)
-    factor = npm.power(cast(npm.ones_like(y), "float64") * 2.0, cast(y, "float64"))
-    xf = cast(x, "float64")
+    dtype = np.dtype(ctx.out_dtype(node))
+    bits = dtype.itemsize * 8
+    signed = dtype.kind == "i"
+    xf, yf = cast(x, "float64"), cast(y, "float64")
+    factor = npm.power(npm.ones_like(yf) * 2.0, npm.clip(yf, 0, bits - 1))
     if node.attr("direction") == "LEFT":
-        out = npm.mod(xf * factor, float(np.iinfo(dtype).max) + 1.0)
+        out = npm.mod(xf * factor, float(2 ** bits))
+        if signed:
+            out = npm.where(out >= float(2 ** (bits - 1)), out - float(2 ** bits), out)
+        fill = npm.zeros_like(out)
     else:
         out = npm.floor(npm.true_divide(xf, factor))
+        fill = npm.where(xf < 0, -npm.ones_like(out), npm.zeros_like(out)) if signed else \
+            npm.zeros_like(out)
+    out = npm.where(yf < 0, fill, npm.where(yf >= bits, fill, out))
     return cast(out, dtype)
-
-

@@ -97,3 +97,30 @@ def resize(node, ctx):
     return y
 
 
+
+
+@converter("Upsample", 7, 9)
+def upsample(node, ctx):
+    """Deprecated Upsample, nearest mode: output[o] = input[floor(o / scale)] on each axis, with
+    floor(in * scale) outputs (a repeat for integer scales). Linear mode is refused."""
+    if node.attr("mode", "nearest") != "nearest":
+        raise ctx.error("Upsample mode 'linear' is not supported; use Resize")
+    shape = ctx.static_shape(node, 0)
+    if node.has_input(1):
+        scales = np.asarray(ctx.input_value(node, 1, " (the Upsample scales)"), np.float64)
+    else:
+        scales = np.asarray(node.attr("scales"), np.float64)
+    scales = scales.ravel()
+    if len(scales) != len(shape) or any(s < 1 for s in scales):
+        raise ctx.error(f"Upsample scales {scales.tolist()} do not fit input shape {shape}")
+    y = ctx.input(node, 0)
+    for axis, (size, scale) in enumerate(zip(shape, scales, strict=True)):
+        if scale == 1:
+            continue
+        if float(scale).is_integer():
+            y = npm.repeat(y, int(scale), axis=axis)
+            continue
+        out = int(np.floor(size * scale))
+        src = np.minimum(np.floor(np.arange(out) / scale), size - 1).astype(np.int64)
+        y = npm.take(y, ctx.const(src, np.int64, f"src{axis}"), axis=axis)
+    return y

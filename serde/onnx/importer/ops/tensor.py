@@ -223,12 +223,59 @@ def _scatter(node, ctx, data, upd, coords, shape):
     if reduction == "add":
         summed = legacy(mx.sym._internal._backward_gather_nd, upd, coords, shape=tuple(shape))
         return data + summed
+    if reduction in ("mul", "max", "min"):
+        return _scatter_reduce(node, ctx, data, upd, coords, shape, reduction)
     if reduction != "none":
         raise ctx.error(f"reduction={reduction!r} is not supported")
     written = legacy(mx.sym.scatter_nd, upd, coords, shape=tuple(shape))
     hit = legacy(mx.sym.scatter_nd, npm.ones_like(upd, dtype="float32"), coords,
                  shape=tuple(shape))
     return npm.where(hit != 0, written, data)
+
+
+_SCATTER_DENSE_LIMIT = 1 << 24
+
+
+def _scatter_reduce(node, ctx, data, upd, coords, shape, reduction):
+    """mul / max / min scatter, duplicates included, as a dense reduction: every update is
+    compared with every target row (a [K, P] match mask), unmatched entries take the
+    reduction's identity, and the reduced [P, T] block is combined with ``data``. Exact for max
+    and min (and integer mul); float mul differs from a sequential product only by rounding.
+    Refused above 2^24 mask elements."""
+    q = ctx.static_shape(node, 1)[-1] if node.op_type == "ScatterND" else len(shape)
+    rows = int(np.prod(shape[:q], dtype=np.int64))
+    tail = int(np.prod(shape[q:], dtype=np.int64))
+    upd_shape = ctx.static_shape(node, 2)
+    count = int(np.prod(upd_shape, dtype=np.int64)) // max(tail, 1)
+    if count * rows * tail > _SCATTER_DENSE_LIMIT:
+        raise ctx.error(f"reduction={reduction!r} over {count} updates x {rows * tail} "
+                        "elements is too large for the dense construction")
+    dtype = ctx.in_dtype(node, 0)
+    flat = None
+    for i in range(q):
+        stride = int(np.prod(shape[i + 1:q], dtype=np.int64))
+        col = npm.reshape(slice_axis(coords, 0, i, i + 1), (-1,))
+        term = col * stride if stride != 1 else col
+        flat = term if flat is None else flat + term
+    targets = ctx.const(np.arange(rows, dtype=np.int64).reshape(1, rows), "int64", "rows")
+    match = npm.reshape(npm.equal(npm.reshape(flat, (count, 1)), targets), (count, rows, 1))
+    values = npm.reshape(upd, (count, 1, tail))
+    if reduction == "mul":
+        ident = 1
+    elif is_float(dtype):
+        ident = -np.inf if reduction == "max" else np.inf
+    else:
+        info = np.iinfo(dtype)
+        ident = int(info.min if reduction == "max" else info.max)
+    filled = npm.where(match, values, npm.full((1, 1, 1), ident, dtype=dtype))
+    block = npm.reshape(data, (rows, tail))
+    if reduction == "mul":
+        out = block * npm.prod(filled, axis=0)
+    elif reduction == "max":
+        out = npm.maximum(block, npm.max(filled, axis=0))
+    else:
+        out = npm.minimum(block, npm.min(filled, axis=0))
+    return npm.reshape(out, tuple(shape))
 
 
 @converter("Scatter", 9)
@@ -517,6 +564,38 @@ def cumsum(node, ctx):
     if exclusive:
         out = out - y
     return npm.flip(out, axis=axis) if reverse else out
+
+
+@converter("CumProd", 26)
+def cumprod(node, ctx):
+    """MXNet has no cumprod: an inclusive scan in log2(n) steps (Hillis-Steele), each step
+    multiplying by the running products shifted by 2^k with ones shifted in. Integer results are
+    exact (wrap-around included); float ones differ from a sequential product only by rounding."""
+    x = ctx.input(node, 0)
+    shape = ctx.in_shape(node, 0)
+    if shape is None:
+        raise ctx.error("the rank of the CumProd input is unknown; give input_shapes")
+    axis = norm_axis(int(np.asarray(ctx.input_value(node, 1, " (the CumProd axis)")).ravel()[0]),
+                     len(shape))
+    length = shape[axis]
+    if length is None:
+        raise ctx.error("CumProd needs a static length on its axis; give input_shapes")
+
+    def shifted(sym, step):
+        """``sym`` moved ``step`` places along the axis, ones filling the front."""
+        if step >= length:
+            return npm.ones_like(sym)
+        ones = npm.ones_like(slice_axis(sym, axis, 0, step))
+        return npm.concatenate([ones, slice_axis(sym, axis, 0, length - step)], axis=axis)
+
+    y = npm.flip(x, axis=axis) if node.attr("reverse", 0) else x
+    step = 1
+    while step < length:
+        y = y * shifted(y, step)
+        step *= 2
+    if node.attr("exclusive", 0) and length:
+        y = shifted(y, 1)
+    return npm.flip(y, axis=axis) if node.attr("reverse", 0) else y
 
 
 @converter("TopK", 10, 11, 24)

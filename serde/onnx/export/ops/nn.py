@@ -15,32 +15,31 @@ def _check_layout(node: MxNode, rank: int) -> None:
                         f"map to ONNX (rank {rank})")
 
 
-@register("Convolution")
-def convolution(node: MxNode, ctx: ExportContext) -> list[str]:
+def _conv_common(node: MxNode, default_no_bias: bool) -> tuple[int, list[str], list[int], dict]:
+    """What Convolution and Deconvolution share: rank, inputs, symmetric pads, and the
+    kernel/stride/dilation/group attributes."""
     kernel = node.tuple("kernel")
     rank = len(kernel)
     _check_layout(node, rank)
-    inputs = node.inputs[:2] if node.bool("no_bias", False) else node.inputs[:3]
+    inputs = node.inputs[:2] if node.bool("no_bias", default_no_bias) else node.inputs[:3]
     pads = spatial(node.tuple("pad", ()), rank, 0)
-    return ctx.emit("Conv", inputs, node.outputs, name=node.name,
-                    kernel_shape=list(kernel),
-                    strides=spatial(node.tuple("stride", ()), rank, 1),
-                    dilations=spatial(node.tuple("dilate", ()), rank, 1),
-                    pads=pads + pads, group=node.int("num_group", 1))
+    attrs = dict(kernel_shape=list(kernel), strides=spatial(node.tuple("stride", ()), rank, 1),
+                 dilations=spatial(node.tuple("dilate", ()), rank, 1),
+                 group=node.int("num_group", 1))
+    return rank, inputs, pads, attrs
+
+
+@register("Convolution")
+def convolution(node: MxNode, ctx: ExportContext) -> list[str]:
+    _, inputs, pads, attrs = _conv_common(node, default_no_bias=False)
+    return ctx.emit("Conv", inputs, node.outputs, name=node.name, pads=pads + pads, **attrs)
 
 
 @register("Deconvolution")
 def deconvolution(node: MxNode, ctx: ExportContext) -> list[str]:
-    kernel = node.tuple("kernel")
-    rank = len(kernel)
-    _check_layout(node, rank)
-    inputs = node.inputs[:2] if node.bool("no_bias", True) else node.inputs[:3]
-    pads = spatial(node.tuple("pad", ()), rank, 0)
+    rank, inputs, pads, attrs = _conv_common(node, default_no_bias=True)
     adj = spatial(node.tuple("adj", ()), rank, 0)
     target = [int(v) for v in node.tuple("target_shape", ())]
-    attrs = dict(kernel_shape=list(kernel), strides=spatial(node.tuple("stride", ()), rank, 1),
-                 dilations=spatial(node.tuple("dilate", ()), rank, 1),
-                 group=node.int("num_group", 1))
     if target and any(target):
         # MXNet derives the padding from target_shape; the inferred output shape says it all.
         attrs["output_shape"] = list(ctx.shape(node.outputs[0])[2:])

@@ -307,16 +307,23 @@ def instance_norm(node, ctx):
     return centered / npm.sqrt(var + eps) * _channel(scale, rank) + _channel(bias, rank)
 
 
-@converter("LayerNormalization", 17)
-def layer_norm(node, ctx):
+def _normalisation_inputs(node, ctx):
+    """What LayerNormalization and RMSNormalization share: the input cast to stash_type, the
+    scale, the normalised axis, rank, epsilon, and the input and stash dtypes."""
     x, scale = ctx.input(node, 0), ctx.input(node, 1)
-    bias = ctx.optional_input(node, 2)
     rank = ctx.rank(node, 0)
     axis = norm_axis(node.attr("axis", -1), rank)
     eps = float(node.attr("epsilon", 1e-5))
     dtype = ctx.in_dtype(node, 0)
     stash = ctx.check_elem(node.attr("stash_type", 1), node.outputs[0])
     xs = cast(x, stash) if stash != dtype else x
+    return xs, scale, axis, rank, eps, dtype, stash
+
+
+@converter("LayerNormalization", 17)
+def layer_norm(node, ctx):
+    xs, scale, axis, rank, eps, dtype, stash = _normalisation_inputs(node, ctx)
+    bias = ctx.optional_input(node, 2)
     axes = tuple(range(axis, rank))
     mean = npm.mean(xs, axis=axes, keepdims=True)
     centered = xs - mean
@@ -352,13 +359,7 @@ def group_norm(node, ctx):
 
 @converter("RMSNormalization", 23)
 def rms_norm(node, ctx):
-    x, scale = ctx.input(node, 0), ctx.input(node, 1)
-    rank = ctx.rank(node, 0)
-    axis = norm_axis(node.attr("axis", -1), rank)
-    eps = float(node.attr("epsilon", 1e-5))
-    dtype = ctx.in_dtype(node, 0)
-    stash = ctx.check_elem(node.attr("stash_type", 1), node.outputs[0])
-    xs = cast(x, stash) if stash != dtype else x
+    xs, scale, axis, rank, eps, dtype, stash = _normalisation_inputs(node, ctx)
     ms = npm.mean(npm.square(xs), axis=tuple(range(axis, rank)), keepdims=True)
     y = xs / npm.sqrt(ms + eps)
     if stash != dtype:

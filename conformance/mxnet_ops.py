@@ -107,6 +107,22 @@ case("pool_max_full", "Pooling", {"data": (1, 2, 10, 10)}, kernel=(3, 3), stride
      pool_type="max", pooling_convention="full")
 case("pool_avg_full", "Pooling", {"data": (1, 2, 10, 10)}, kernel=(3, 3), stride=(2, 2),
      pool_type="avg", pooling_convention="full")
+# full convention: windows that start in the end padding (MXNet keeps them, ONNX drops them)
+for pool_type in ("max", "avg", "sum", "lp"):
+    case(f"pool_{pool_type}_full_pad_window", "Pooling", {"data": (1, 2, 5, 7)}, kernel=(2, 2),
+         stride=(2, 2), pad=(1, 1), pool_type=pool_type, pooling_convention="full", p_value=2)
+    case(f"pool_{pool_type}_full_1d", "Pooling", {"data": (2, 3, 9)}, kernel=(3,), stride=(2,),
+         pad=(1,), pool_type=pool_type, pooling_convention="full", p_value=1)
+case("pool_avg_full_exclude_pad", "Pooling", {"data": (1, 2, 5, 5)}, kernel=(3, 3),
+     stride=(2, 2), pad=(1, 1), pool_type="avg", pooling_convention="full",
+     count_include_pad=False)
+for p_value in (1, 3):
+    case(f"pool_lp_p{p_value}", "Pooling", {"data": (1, 3, 9, 8)}, kernel=(3, 3),
+         stride=(2, 2), pad=(1, 1), pool_type="lp", p_value=p_value, rtol=1e-3, atol=1e-4)
+    case(f"pool_global_lp_p{p_value}", "Pooling", {"data": X4}, kernel=(1, 1),
+         global_pool=True, pool_type="lp", p_value=p_value, rtol=1e-3, atol=1e-4)
+case("pool_global_sum", "Pooling", {"data": X4}, kernel=(1, 1), global_pool=True,
+     pool_type="sum")
 case("pool_avg_exclude_pad", "Pooling", {"data": (1, 2, 7, 7)}, kernel=(3, 3), pad=(1, 1),
      pool_type="avg", count_include_pad=False)
 case("pool_max_1d", "Pooling", {"data": (2, 3, 10)}, kernel=(3,), stride=(2,), pool_type="max")
@@ -123,7 +139,13 @@ case("lrn", "LRN", {"data": X4}, nsize=3, alpha=1e-3, beta=0.75, knorm=2.0)
 case("instance_norm", "InstanceNorm", {"data": X4, "gamma": (3,), "beta": (3,)},
      params=("gamma", "beta"), eps=1e-3)
 case("layer_norm", "LayerNorm", {"data": (2, 3, 6), "gamma": (6,), "beta": (6,)},
-     params=("gamma", "beta"), min_opset=17)
+     params=("gamma", "beta"))
+case("layer_norm_axis1", "LayerNorm", {"data": (2, 3, 4, 5), "gamma": (3,), "beta": (3,)},
+     params=("gamma", "beta"), axis=1, eps=1e-3)
+case("layer_norm_mean_var", "LayerNorm", {"data": (2, 3, 6), "gamma": (6,), "beta": (6,)},
+     params=("gamma", "beta"), output_mean_var=True)
+case("layer_norm_dynamic_batch", "LayerNorm", {"data": (2, 3, 6), "gamma": (6,), "beta": (6,)},
+     params=("gamma", "beta"), dynamic_batch=True)
 
 # --- activations ------------------------------------------------------------------------------
 for act in ("relu", "sigmoid", "tanh", "softrelu", "softsign"):
@@ -138,6 +160,14 @@ case("leaky_relu_prelu", "LeakyReLU", {"data": X4, "gamma": ((3,), "positive")},
 case("softmax", "softmax", {"data": X4}, axis=1)
 case("softmax_last_temperature", "softmax", {"data": X2}, temperature=2.0)
 case("log_softmax", "log_softmax", {"data": X2}, axis=-1)
+case("softmax_use_length", "softmax", {"data": X2, "length": ((4,), "range:0:7", "int32")},
+     axis=-1, use_length=True)
+case("softmax_use_length_axis1", "softmax",
+     {"data": (2, 5, 3), "length": ((2, 3), "range:1:6", "int64")}, axis=1, use_length=True,
+     temperature=0.5)
+case("softmax_use_length_dynamic", "softmax",
+     {"data": (2, 4, 6), "length": ((2, 4), "range:1:7", "int32")}, use_length=True,
+     dynamic_batch=True)
 case("softmax_activation", "SoftmaxActivation", {"data": X2})
 case("softmax_activation_channel", "SoftmaxActivation", {"data": X4}, mode="channel")
 case("softmax_output", "SoftmaxOutput", {"data": X2})
@@ -146,6 +176,7 @@ case("softmax_output_multi", "SoftmaxOutput", {"data": X4}, multi_output=True)
 case("logistic_regression_output", "LogisticRegressionOutput", {"data": X2})
 case("linear_regression_output", "LinearRegressionOutput", {"data": X2})
 case("mae_regression_output", "MAERegressionOutput", {"data": X2})
+case("svm_output", "SVMOutput", {"data": X2})
 case("clip", "clip", {"data": X4}, a_min=-0.5, a_max=0.7)
 case("hard_sigmoid", "hard_sigmoid", {"data": X4}, alpha=0.3, beta=0.4)
 
@@ -322,6 +353,8 @@ case("selfatt_valatt", "_contrib_interleaved_matmul_selfatt_valatt",
 case("zeros", "_zeros", {}, call="zeros", shape=(2, 3))
 case("ones_int32", "_ones", {}, call="ones", shape=(3, 1, 2), dtype="int32")
 case("arange", "_arange", {}, call="arange", start=1.5, stop=7, step=0.5)
+case("arange_stop_none", "_arange", {}, call="arange", start=6)  # means 0 .. 5
+case("arange_stop_none_step", "_arange", {}, call="arange", start=7, step=2, dtype="int64")
 case("arange_repeat_int", "_arange", {}, call="arange", start=-2, stop=5, repeat=2,
      dtype="int32")
 case("arange_like", "_contrib_arange_like", {"data": (2, 3, 4)}, call="arange_like",
@@ -468,7 +501,7 @@ case("box_decode_corner_clip", "_contrib_box_decode",
 def make_inputs(case_: OpCase, rng: np.random.Generator, batch: int | None = None
                 ) -> dict[str, np.ndarray]:
     values = {}
-    for name, (shape, gen) in case_.inputs.items():
+    for name, (shape, gen, *dtype) in case_.inputs.items():
         if batch is not None and name not in case_.params:
             shape = (batch,) + tuple(shape[1:])
         if gen == "positive":
@@ -502,7 +535,7 @@ def make_inputs(case_: OpCase, rng: np.random.Generator, batch: int | None = Non
             value = rng.standard_normal(shape)
         if gen == "normal" and case_.op in ("round", "ceil", "floor"):
             value = np.round(value * 4) / 4 + 0.1  # keep away from .5 ties
-        values[name] = value.astype(case_.input_dtype)
+        values[name] = value.astype(dtype[0] if dtype else case_.input_dtype)
     return values
 
 
@@ -569,7 +602,8 @@ def run_case(case_: OpCase, opset: int, ctx: mx.Context, seed: int = 0) -> dict[
                                input_types={n: v.dtype for n, v in data.items()},
                                opset_version=opset, dynamic_batch=case_.dynamic_batch)
         if case_.dynamic_batch:  # check a batch other than the traced one
-            values = make_inputs(case_, rng, batch=5)
+            params = {**arg, **aux}  # exported as initializers: keep their values
+            values = {**make_inputs(case_, rng, batch=5), **params}
             arg, aux, data = _split_params(case_, sym, values)
         expected = mxnet_forward(sym, values, ctx)
         session = ort.InferenceSession(model.SerializeToString(),

@@ -19,7 +19,7 @@ OUTPUT_FORMATS = ("onnx", "coreml")
 
 
 def to_onnx(obj: Any, params: Any = None, *, input_format: str | None = None,
-            input_shapes: Any = None, input_types: Mapping[str, Any] | None = None,
+            input_shapes: Any = None, input_types: Any = None,
             input_names: Sequence[str] | None = None, opset_version: int | None = None,
             dynamic_axes: Mapping[str, Any] | None = None, dynamic_batch: bool = False,
             model_name: str | None = None, check: bool = True) -> onnx.ModelProto:
@@ -39,7 +39,10 @@ def to_onnx(obj: Any, params: Any = None, *, input_format: str | None = None,
         default_name = "mxnet_model"
     else:
         raise InvalidModelError(f"input_format must be 'symbolic' or 'gluon', not {fmt!r}")
-    types = {**model.input_types, **dict(input_types or {})}
+    # A Symbol's data inputs are only known inside symbol_to_onnx, which reads a list of types
+    # in their order; a Module or Gluon block already named its inputs.
+    types = input_types if not model.input_types else {
+        **model.input_types, **_export.normalise_input_types(input_types, list(model.input_types))}
     return symbol_to_onnx(model.sym, model.arg_params, model.aux_params,
                           input_shapes=model.input_shapes, input_types=types,
                           opset_version=opset_version, dynamic_axes=dynamic_axes,
@@ -73,7 +76,7 @@ def save_onnx(model: onnx.ModelProto, path: str | os.PathLike,
 
 def export_model(obj: Any, params: Any = None, *, input_format: str | None = None,
                  output_format: str = "onnx", filename_prefix: str | os.PathLike,
-                 input_shapes: Any = None, input_types: Mapping[str, Any] | None = None,
+                 input_shapes: Any = None, input_types: Any = None,
                  input_names: Sequence[str] | None = None, opset_version: int | None = None,
                  dynamic_axes: Mapping[str, Any] | None = None, dynamic_batch: bool = False,
                  return_model: bool = False,

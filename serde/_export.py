@@ -51,10 +51,16 @@ def load_params(params: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     if isinstance(params, (str, os.PathLike)):
         path = Path(params)
         params = _load_mxnet_file(path, mx.nd.load, "parameter")
+        if isinstance(params, list) and not params:
+            return {}, {}  # MXNet saves the parameters of a graph without any as an empty list
         if not isinstance(params, dict):
-            raise InvalidModelError(f"parameter file {str(path)!r} holds unnamed arrays")
-    if isinstance(params, tuple) and len(params) == 2:
-        return dict(params[0] or {}), dict(params[1] or {})
+            raise InvalidModelError(f"parameter file {str(path)!r} holds {len(params)} unnamed "
+                                    f"arrays; a model's .params file maps names to arrays "
+                                    f"(save it with mx.nd.save(path, dict))")
+    if isinstance(params, (tuple, list)) and len(params) == 2 and all(
+            p is None or isinstance(p, Mapping) for p in params):
+        arg, aux = load_params(dict(params[0] or {}))  # prefixes are allowed here too
+        return arg, {**aux, **dict(params[1] or {})}
     if not isinstance(params, Mapping):
         raise InvalidModelError(f"params must be a dict, an (arg, aux) pair or a path, "
                                 f"not {type(params).__name__}")
@@ -69,9 +75,54 @@ def load_params(params: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     return arg, aux
 
 
-def from_symbol(sym: Any, params: Any, input_shapes: Any) -> SymbolicModel:
+def normalise_input_types(input_types: Any, names: Sequence[str]) -> dict[str, np.dtype]:
+    """Input dtypes as MXNet's exporter takes them: a dict by name, one dtype for every input,
+    or a list in data-input order. Inputs not named default to float32."""
+    if input_types is None:
+        return {}
+    try:
+        if isinstance(input_types, Mapping):
+            return {str(k): np.dtype(v) for k, v in input_types.items()}
+        if isinstance(input_types, (list, tuple)):
+            if len(input_types) != len(names):
+                raise InvalidModelError(f"{len(input_types)} input type(s) given for "
+                                        f"{len(names)} data input(s) {list(names)}")
+            return {n: np.dtype(t) for n, t in zip(names, input_types, strict=True)}
+        dtype = np.dtype(input_types)
+    except TypeError as err:
+        raise InvalidModelError(f"input_types {input_types!r} is not a dtype, a list of dtypes "
+                                f"or a dict of them: {err}") from err
+    return {n: dtype for n in names}
+
+
+def _is_checkpoint(sym: Any, params: Any) -> bool:
+    return (isinstance(sym, (str, os.PathLike)) and isinstance(params, (int, np.integer))
+            and not isinstance(params, bool))
+
+
+def load_symbol(sym: Any) -> mx.sym.Symbol:
+    """A Symbol, a -symbol.json path, or the JSON text itself (old MXNet versions' JSON is
+    upgraded by MXNet's own loader)."""
+    if isinstance(sym, mx.sym.Symbol):
+        return sym
+    if isinstance(sym, str) and sym.lstrip().startswith("{"):
+        try:
+            return mx.sym.load_json(sym)
+        except mx.base.MXNetError as err:
+            raise InvalidModelError(f"cannot read the symbol JSON: {mxnet_message(err)}") from err
     if isinstance(sym, (str, os.PathLike)):
-        sym = _load_mxnet_file(sym, mx.sym.load, "symbol")
+        return _load_mxnet_file(sym, mx.sym.load, "symbol")
+    raise InvalidModelError(f"expected an mxnet Symbol or a -symbol.json path, not "
+                            f"{type(sym).__name__}")
+
+
+def from_symbol(sym: Any, params: Any, input_shapes: Any) -> SymbolicModel:
+    if _is_checkpoint(sym, params):
+        # A Module checkpoint: (prefix, epoch) as mx.model.load_checkpoint takes them.
+        prefix, epoch = os.fspath(sym), int(params)
+        sym = f"{prefix}-symbol.json"
+        params = f"{prefix}-{epoch:04d}.params"
+    sym = load_symbol(sym)
     arg, aux = load_params(params)
     # Parameters given without arg/aux split are sorted by the symbol's own lists.
     aux_names = set(sym.list_auxiliary_states())
@@ -116,7 +167,8 @@ def from_gluon(block: mx.gluon.Block, input_shapes: Any, input_names: Sequence[s
             ["data"] if len(shapes) == 1 else [f"data{i}" for i in range(len(shapes))])
         if len(names) != len(shapes):
             raise InvalidModelError(f"{len(names)} input names for {len(shapes)} input shapes")
-    types = {n: np.dtype((input_types or {}).get(n, np.float32)) for n in names}
+    given_types = normalise_input_types(input_types, names)
+    types = {n: given_types.get(n, np.dtype(np.float32)) for n in names}
     params = block.collect_params()
     uninitialised = [p.name for p in params.values() if p._data is None and p._deferred_init == ()]
     if uninitialised:

@@ -1,6 +1,7 @@
 """ONNX side of serde: ``to_onnx`` (export) and, once it lands, the importer and backend."""
 from __future__ import annotations
 
+from .compat import export_model
 from .export.convert import check_onnx_model, symbol_to_onnx
 from .export.registry import (
     DEFAULT_EXPORT_OPSET,
@@ -10,7 +11,7 @@ from .export.registry import (
 )
 from .importer import IMPORT_REGISTRY, get_model_metadata, split_params
 
-__all__ = ["symbol_to_onnx", "to_onnx", "check_onnx_model", "save_onnx", "DEFAULT_EXPORT_OPSET",
+__all__ = ["export_model", "symbol_to_onnx", "to_onnx", "check_onnx_model", "save_onnx", "DEFAULT_EXPORT_OPSET",
            "MIN_EXPORT_OPSET", "MAX_EXPORT_OPSET", "EXPORT_REGISTRY", "IMPORT_REGISTRY",
            "get_model_metadata", "split_params"]
 

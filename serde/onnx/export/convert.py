@@ -19,6 +19,7 @@ from ...errors import (
     UnsupportedOperatorError,
     mxnet_message,
 )
+from ..._export import normalise_input_types
 from .context import ExportContext, MxNode
 from .registry import (
     DEFAULT_EXPORT_OPSET,
@@ -43,19 +44,29 @@ def _as_numpy(value: Any) -> np.ndarray:
     return np.asarray(value)
 
 
-def _normalise_shapes(input_shapes: Any, data_names: Sequence[str]) -> dict[str, tuple[int, ...]]:
+def _normalise_shapes(input_shapes: Any, data_names: Sequence[str],
+                      inputs_with_labels: Sequence[str] = ()) -> dict[str, tuple[int, ...]]:
+    """``{name: shape}`` from a dict, or from a list in data-input order (MXNet's ``in_shapes``;
+    a list that also holds the labels' shapes, in ``list_inputs`` order, is accepted too)."""
     if input_shapes is None:
         return {}
-    if isinstance(input_shapes, Mapping):
-        return {str(k): tuple(int(d) for d in v) for k, v in input_shapes.items()}
-    shapes = list(input_shapes)
-    if shapes and all(isinstance(d, (int, np.integer)) for d in shapes):
-        shapes = [shapes]  # a single shape for a single input
+    try:
+        if isinstance(input_shapes, Mapping):
+            return {str(k): tuple(int(d) for d in v) for k, v in input_shapes.items()}
+        shapes = list(input_shapes)
+        if shapes and all(isinstance(d, (int, np.integer)) for d in shapes):
+            shapes = [shapes]  # a single shape for a single input
+        shapes = [tuple(int(d) for d in s) for s in shapes]
+    except (TypeError, ValueError) as err:
+        raise InvalidModelError(f"input shapes must be a dict {{name: shape}} or a list of "
+                                f"shapes (tuples of ints), not {input_shapes!r}") from err
+    if len(shapes) == len(inputs_with_labels) != len(data_names):
+        return dict(zip(inputs_with_labels, shapes, strict=True))
     if len(shapes) != len(data_names):
         raise InvalidModelError(
             f"{len(shapes)} input shape(s) given for {len(data_names)} data input(s) "
             f"{list(data_names)}; pass a dict {{name: shape}} to be explicit")
-    return {n: tuple(int(d) for d in s) for n, s in zip(data_names, shapes, strict=True)}
+    return dict(zip(data_names, shapes, strict=True))
 
 
 def _normalise_dynamic_axes(dynamic_axes: Any, dynamic_batch: bool,
@@ -75,9 +86,48 @@ def _normalise_dynamic_axes(dynamic_axes: Any, dynamic_batch: bool,
     return axes
 
 
+def _rename_duplicate_nodes(nodes: list[dict[str, Any]]) -> bool:
+    """Give operator nodes that share a name (a Gluon block called twice) unique names,
+    deterministically: the second ``dropout0`` becomes ``dropout0_1``. Returns whether any
+    name changed."""
+    taken = {n["name"] for n in nodes}
+    seen: set[str] = set()
+    changed = False
+    for node in nodes:
+        name = node["name"]
+        if name in seen and node["op"] != "null":
+            k = 1
+            while f"{name}_{k}" in taken:
+                k += 1
+            node["name"] = f"{name}_{k}"
+            taken.add(node["name"])
+            changed = True
+        seen.add(node["name"])
+    return changed
+
+
+def _label_only_nodes(nodes: list[dict[str, Any]], heads: list[list[int]]) -> set[int]:
+    """Nodes whose every use ends in the label input of an output layer (``softmax_label``,
+    also through a Reshape or one_hot): training plumbing that inference never reads."""
+    consumers: dict[int, list[tuple[int, int]]] = {}
+    for node_id, node in enumerate(nodes):
+        for pos, (src, *_rest) in enumerate(node.get("inputs", [])):
+            consumers.setdefault(src, []).append((node_id, pos))
+    head_ids = {src for src, *_ in heads}
+    label_only: set[int] = set()
+    for node_id in reversed(range(len(nodes))):
+        uses = consumers.get(node_id, [])
+        if node_id in head_ids or not uses:
+            continue
+        if all((nodes[c]["op"] in LOSS_OUTPUT_OPS and pos >= 1) or c in label_only
+               for c, pos in uses):
+            label_only.add(node_id)
+    return label_only
+
+
 def symbol_to_onnx(sym: mx.sym.Symbol, arg_params: Mapping[str, Any],
                    aux_params: Mapping[str, Any] | None = None, *,
-                   input_shapes: Any = None, input_types: Mapping[str, Any] | None = None,
+                   input_shapes: Any = None, input_types: Any = None,
                    opset_version: int | None = None, dynamic_axes: Any = None,
                    dynamic_batch: bool = False, model_name: str = "mxnet_model",
                    doc_string: str | None = None,
@@ -100,30 +150,24 @@ def symbol_to_onnx(sym: mx.sym.Symbol, arg_params: Mapping[str, Any],
               **{k: _as_numpy(v) for k, v in aux_params.items()}}
 
     graph = json.loads(sym.tojson())
+    if _rename_duplicate_nodes(graph["nodes"]):
+        sym = mx.sym.load_json(json.dumps(graph))
     nodes = graph["nodes"]
     var_names = [n["name"] for n in nodes if n["op"] == "null"]
-    consumers: dict[int, list[tuple[str, int]]] = {}
-    for node in nodes:
-        for pos, (src, _idx, *_rest) in enumerate(node.get("inputs", [])):
-            consumers.setdefault(src, []).append((node["op"], pos))
+    label_only = _label_only_nodes(nodes, graph["heads"])
 
-    # Classify variables: parameters, data inputs, training labels.
-    data_names = [n for n in var_names if n not in params]
-    given_shapes = dict(input_shapes) if isinstance(input_shapes, Mapping) else None
-    labels = []
-    for node_id, node in enumerate(nodes):
-        if node["op"] != "null" or node["name"] in params:
-            continue
-        uses = consumers.get(node_id, [])
-        if uses and all(op in LOSS_OUTPUT_OPS and pos >= 1 for op, pos in uses) and (
-                given_shapes is None or node["name"] not in given_shapes):
-            labels.append(node["name"])
-    data_names = [n for n in data_names if n not in labels]
+    # Classify variables: parameters, training labels (dropped), data inputs (in MXNet's order).
+    labels = [nodes[i]["name"] for i in sorted(label_only)
+              if nodes[i]["op"] == "null" and nodes[i]["name"] not in params]
+    inputs_in_order = [n for n in sym.list_inputs() if n not in params]
+    data_names = [n for n in inputs_in_order if n not in labels]
     extra = sorted(set(params) - set(var_names))
     if extra:
         raise InvalidModelError(f"{len(extra)} parameter(s) are not used by the graph: "
                                 f"{extra[:10]}{' ...' if len(extra) > 10 else ''}")
-    shapes_in = _normalise_shapes(input_shapes, data_names)
+    shapes_in = _normalise_shapes(input_shapes, data_names, inputs_in_order)
+    for label in labels:  # a label's shape may be given, as MXNet's exporter allowed; unused
+        shapes_in.pop(label, None)
     unknown = sorted(set(shapes_in) - set(data_names))
     if unknown:
         raise InvalidModelError(f"input_shapes names {unknown}, which are not data inputs of the "
@@ -134,7 +178,8 @@ def symbol_to_onnx(sym: mx.sym.Symbol, arg_params: Mapping[str, Any],
             f"no shape for graph variable(s) {missing}: give input_shapes for data inputs, "
             f"or pass the missing parameters")
     dyn = _normalise_dynamic_axes(dynamic_axes, dynamic_batch, data_names)
-    types_in = {n: np.dtype((input_types or {}).get(n, np.float32)) for n in data_names}
+    given_types = normalise_input_types(input_types, data_names)
+    types_in = {n: given_types.get(n, np.dtype(np.float32)) for n in data_names}
 
     # Shapes and dtypes of every internal output, from MXNet's own inference.
     internals = sym.get_internals()
@@ -153,11 +198,6 @@ def symbol_to_onnx(sym: mx.sym.Symbol, arg_params: Mapping[str, Any],
     outputs_of: dict[str, list[str]] = {}
     for k, out_name in enumerate(out_names):
         outputs_of.setdefault(internals[k].name, []).append(out_name)
-    names_seen: set[str] = set()
-    for node in nodes:
-        if node["name"] in names_seen:
-            raise InvalidModelError(f"two graph nodes are both named {node['name']!r}")
-        names_seen.add(node["name"])
 
     ctx = ExportContext(opset=opset, dynamic_inputs=dyn)
     for name, shape, dtype in zip(out_names, shapes, dtypes, strict=True):
@@ -170,8 +210,9 @@ def symbol_to_onnx(sym: mx.sym.Symbol, arg_params: Mapping[str, Any],
         ctx.reserve(name)
 
     # Report every unsupported operator at once, before converting anything.
-    unsupported = [(n["op"], n["name"]) for n in nodes
-                   if n["op"] != "null" and registry.lookup(n["op"], opset) is None]
+    unsupported = [(n["op"], n["name"]) for i, n in enumerate(nodes)
+                   if n["op"] != "null" and i not in label_only
+                   and registry.lookup(n["op"], opset) is None]
     if unsupported:
         raise UnsupportedOperatorError(unsupported, opset=opset)
 
@@ -188,6 +229,10 @@ def symbol_to_onnx(sym: mx.sym.Symbol, arg_params: Mapping[str, Any],
     for node_id, node in enumerate(nodes):
         if node["op"] == "null":
             tensor_of[(node_id, 0)] = node["name"]
+            continue
+        if node_id in label_only:  # training-label plumbing: never converted, never read
+            for i, out_name in enumerate(outputs_of.get(node["name"], [])):
+                tensor_of[(node_id, i)] = out_name
             continue
         inputs = []
         for src, idx, *_ in node.get("inputs", []):
@@ -222,10 +267,12 @@ def symbol_to_onnx(sym: mx.sym.Symbol, arg_params: Mapping[str, Any],
     head_names = sym.list_outputs()
     for (src, idx, *_), out_name in zip(graph["heads"], head_names, strict=True):
         tensor = tensor_of[(src, idx)]
+        # Graph outputs are node outputs of their own: a head that is a graph input, a
+        # parameter, another head, or a tensor named otherwise gets an Identity.
         if tensor != out_name or tensor in ctx.initializers or tensor in shapes_in or \
                 out_name in graph_outputs:
-            if out_name in graph_outputs:
-                out_name = ctx.unique_name(out_name)
+            if out_name in graph_outputs or out_name in shapes_in or out_name in ctx.initializers:
+                out_name = ctx.unique_name(f"{out_name}_output")
             ctx.emit("Identity", [tensor], [out_name], name=f"{out_name}_identity")
             ctx.dtypes[out_name] = ctx.dtype(tensor)
             ctx.shapes.setdefault(out_name, ctx.shapes.get(tensor))
@@ -234,9 +281,8 @@ def symbol_to_onnx(sym: mx.sym.Symbol, arg_params: Mapping[str, Any],
     onnx_nodes, used = _prune(ctx.nodes, graph_outputs)
     inputs_vi = []
     for name in data_names:
-        if name not in used:
-            log.info("data input %r does not reach any output; it is left out", name)
-            continue
+        # Every data input stays an input, also those read only for their shape
+        # (broadcast_like, reshape_like, slice_like ...): callers feed what MXNet takes.
         dims: list[Any] = list(shapes_in[name])
         for axis, dim_name in dyn.get(name, {}).items():
             if not -len(dims) <= axis < len(dims):
@@ -245,8 +291,6 @@ def symbol_to_onnx(sym: mx.sym.Symbol, arg_params: Mapping[str, Any],
             dims[axis] = dim_name
         inputs_vi.append(helper.make_tensor_value_info(
             name, helper.np_dtype_to_tensor_dtype(types_in[name]), dims))
-    if not inputs_vi and data_names:
-        raise InvalidModelError("no data input reaches the graph outputs")
     outputs_vi = [helper.make_tensor_value_info(name, ctx.onnx_dtype(name), None)
                   for name in graph_outputs]
     initializers = [t for name, t in ctx.initializers.items() if name in used]

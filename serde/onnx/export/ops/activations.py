@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+from onnx import TensorProto, helper
 
 from ..context import ExportContext, MxNode
 from ..registry import register
@@ -60,19 +61,51 @@ def _gelu_erf(node: MxNode, ctx: ExportContext) -> list[str]:
     return ctx.emit("Mul", [half, plus], node.outputs, name=node.name)
 
 
+def length_mask(node: MxNode, ctx: ExportContext, data: str, length: str, axis: int) -> str:
+    """A bool mask of ``data``'s shape: position along ``axis`` < ``length`` (which has the
+    shape of ``data`` without ``axis``), computed from the runtime shape."""
+    rank = len(ctx.shape(data))
+    axis %= rank
+    shape = ctx.emit1("Shape", [data], name=f"{node.name}_shape", dtype=np.int64)
+    dim = ctx.emit1("Gather", [shape, ctx.add_int64(axis, f"{node.name}_axis")],
+                    name=f"{node.name}_dim", axis=0, dtype=np.int64)
+    positions = ctx.emit1("Range", [ctx.add_int64(0, f"{node.name}_zero"), dim,
+                                    ctx.add_int64(1, f"{node.name}_one")],
+                          name=f"{node.name}_positions", dtype=np.int64)
+    positions = ctx.emit1("Reshape", [positions, ctx.add_int64(
+        [-1] + [1] * (rank - 1 - axis), f"{node.name}_pos_shape")],
+        name=f"{node.name}_positions_b", dtype=np.int64)
+    lengths = ctx.emit1("Cast", [length], name=f"{node.name}_length64", to=TensorProto.INT64,
+                        dtype=np.int64)
+    lengths = ctx.emit1("Unsqueeze", [lengths, ctx.add_int64([axis], f"{node.name}_unsq")],
+                        name=f"{node.name}_length_b", dtype=np.int64)
+    return ctx.emit1("Less", [positions, lengths], name=f"{node.name}_mask", dtype=np.bool_)
+
+
 def _softmax_like(node: MxNode, ctx: ExportContext, op_type: str) -> list[str]:
-    if len(node.inputs) > 1 and node.bool("use_length", False):
-        raise node.fail("softmax with use_length is not supported")
     data = node.inputs[0]
+    axis = node.int("axis", -1)
+    mask = None
+    if len(node.inputs) > 1 and node.bool("use_length", False):
+        # Positions past each row's length are left out of the softmax and give 0.
+        mask = length_mask(node, ctx, data, node.inputs[1], axis)
     temperature = node.optional("temperature")
     if temperature not in (None, 1, 1.0):
         data = ctx.emit1("Div", [data, scalar_const(ctx, node, temperature, data, "temp")],
                          name=f"{node.name}_temperature")
+    if mask is not None:
+        dtype_in = ctx.dtype(data)
+        lowest = scalar_const(ctx, node, np.finfo(dtype_in).min, data, "lowest")
+        data = ctx.emit1("Where", [mask, data, lowest], name=f"{node.name}_masked",
+                         dtype=dtype_in)
     dtype = node.optional("dtype")
-    out = ctx.emit(op_type, [data], node.outputs if dtype is None else 1,
-                   name=node.name, axis=node.int("axis", -1))
+    last = dtype is None and mask is None
+    out = ctx.emit(op_type, [data], node.outputs if last else 1, name=node.name, axis=axis)
+    if mask is not None:
+        zero = scalar_const(ctx, node, 0.0, data, "zero")
+        out = ctx.emit("Where", [mask, out[0], zero], node.outputs if dtype is None else 1,
+                       name=f"{node.name}_mask_out", dtype=ctx.dtype(data))
     if dtype is not None:
-        from onnx import helper
         out = ctx.emit("Cast", out, node.outputs, name=f"{node.name}_cast",
                        to=helper.np_dtype_to_tensor_dtype(np.dtype(dtype)))
     return out
@@ -114,7 +147,7 @@ def logistic_regression_output(node: MxNode, ctx: ExportContext) -> list[str]:
     return ctx.emit("Sigmoid", node.inputs[:1], node.outputs, name=node.name)
 
 
-@register("LinearRegressionOutput", "MAERegressionOutput")
+@register("LinearRegressionOutput", "MAERegressionOutput", "SVMOutput")
 def linear_regression_output(node: MxNode, ctx: ExportContext) -> list[str]:
     return [node.inputs[0]]
 

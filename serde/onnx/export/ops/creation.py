@@ -26,7 +26,9 @@ def arange(node: MxNode, ctx: ExportContext) -> list[str]:
     repeat = node.int("repeat", 1)
     dtype = np.dtype(ctx.dtype(node.outputs[0]))
     steps = np.arange(size, dtype=np.int64) // repeat
-    values = (node.float("start", 0.0) + steps * node.float("step", 1.0)).astype(dtype)
+    # arange(n) is stored as start=n, stop=None and means 0 .. n-1 (as numpy's arange(n)).
+    start = node.float("start", 0.0) if node.has("stop") else 0.0
+    values = (start + steps * node.float("step", 1.0)).astype(dtype)
     return ctx.emit("Identity", [ctx.add_const(values, f"{node.name}_values")], node.outputs[:1],
                     name=node.name, dtype=dtype)
 

@@ -68,54 +68,122 @@ def batch_norm(node: MxNode, ctx: ExportContext) -> list[str]:
     return outs + [mean, var][: len(node.outputs) - 1]
 
 
-def _pool_pads(node: MxNode, pads: list[int]) -> tuple[list[int], int]:
-    """Padding and ceil_mode that reproduce MXNet's pooling_convention."""
+def _full_convention(node: MxNode, ctx: ExportContext, rank: int) -> bool:
     convention = node.str("pooling_convention", "valid")
     if convention not in ("valid", "full"):
         raise node.fail(f"pooling_convention {convention} is not supported")
-    return pads + pads, int(convention == "full")
+    return convention == "full"
+
+
+def _full_window_counts(node: MxNode, in_sizes: list[int], out_sizes: list[int],
+                        kernel: list[int], strides: list[int], pads: list[int]) -> np.ndarray:
+    """MXNet's average-pooling divisor for every output position of the ``full`` convention:
+    the window clipped at the padded extent (count_include_pad) or to the data, never 0."""
+    include_pad = node.bool("count_include_pad", True)
+    per_axis = []
+    for n, o, k, s, p in zip(in_sizes, out_sizes, kernel, strides, pads, strict=True):
+        start = np.arange(o) * s - p
+        end = np.minimum(start + k, n + p)
+        if not include_pad:
+            start, end = np.maximum(start, 0), np.minimum(end, n)
+        per_axis.append(np.maximum(end - start, 1))
+    counts = per_axis[0]
+    for axis_counts in per_axis[1:]:
+        counts = np.multiply.outer(counts, axis_counts)
+    return counts.reshape((1, 1) + tuple(out_sizes))
+
+
+def _signed_lp_root(node: MxNode, ctx: ExportContext, summed: str, p: int, out: str) -> str:
+    """MXNet's Lp pooling is (sum x^p)^(1/p) without absolute values: a plain sum for p=1
+    and a signed cube root for p=3."""
+    if p == 1:
+        return ctx.emit1("Identity", [summed], out, name=node.name)
+    sign = ctx.emit1("Sign", [summed], name=f"{node.name}_sign")
+    magnitude = ctx.emit1("Abs", [summed], name=f"{node.name}_abs")
+    exponent = ctx.add_const(np.array(1.0 / p, dtype=ctx.dtype(summed)), f"{node.name}_inv_p")
+    root = ctx.emit1("Pow", [magnitude, exponent], name=f"{node.name}_root")
+    return ctx.emit1("Mul", [sign, root], out, name=node.name)
+
+
+def _lp_powered(node: MxNode, ctx: ExportContext, data: str, p: int) -> str:
+    if p == 1:
+        return data
+    exponent = ctx.add_const(np.array(p, dtype=ctx.dtype(data)), f"{node.name}_p")
+    return ctx.emit1("Pow", [data, exponent], name=f"{node.name}_powered")
 
 
 @register("Pooling")
 def pooling(node: MxNode, ctx: ExportContext) -> list[str]:
     pool_type = node.str("pool_type", "max")
-    rank = len(ctx.shape(node.inputs[0])) - 2
+    if pool_type not in ("max", "avg", "sum", "lp"):
+        raise node.fail(f"pool_type {pool_type} is not supported")
+    data = node.inputs[0]
+    in_shape = ctx.shape(data)
+    rank = len(in_shape) - 2
     _check_layout(node, rank)
-    out = node.outputs[:1]
+    out = node.outputs[0]
+    p_value = node.int("p_value", 2) if pool_type == "lp" else 2
+    signed_lp = pool_type == "lp" and p_value != 2
+    if signed_lp:  # computed as a sum pooling of x^p, then the root
+        data = _lp_powered(node, ctx, data, p_value)
+    target = None if signed_lp else out
+    name = f"{node.name}_sum" if signed_lp else node.name
+
     if node.bool("global_pool", False):
-        if pool_type == "lp":
+        if pool_type == "lp" and not signed_lp:
             # onnxruntime has no GlobalLpPool kernel from opset 22: an LpPool over the whole
             # (static) spatial extent computes the same.
-            window = list(ctx.shape(node.inputs[0])[2:])
-            return ctx.emit("LpPool", node.inputs[:1], out, name=node.name, kernel_shape=window,
-                            p=node.int("p_value", 2))
-        ops = {"max": "GlobalMaxPool", "avg": "GlobalAveragePool"}
-        if pool_type not in ops:
-            raise node.fail(f"global {pool_type} pooling is not supported")
-        return ctx.emit(ops[pool_type], node.inputs[:1], out, name=node.name)
+            return ctx.emit("LpPool", [data], [out], name=node.name,
+                            kernel_shape=list(in_shape[2:]), p=2)
+        if pool_type in ("sum", "lp"):
+            extra, attrs = axes_input_or_attr(ctx, node, list(range(2, rank + 2)), 13)
+            pooled = ctx.emit1("ReduceSum", [data, *extra], target, name=name, keepdims=1,
+                               **attrs)
+        else:
+            ops = {"max": "GlobalMaxPool", "avg": "GlobalAveragePool"}
+            pooled = ctx.emit1(ops[pool_type], [data], target, name=name)
+        return [_signed_lp_root(node, ctx, pooled, p_value, out) if signed_lp else pooled]
+
     kernel = spatial(node.tuple("kernel"), rank, 1)
     strides = spatial(node.tuple("stride", ()), rank, 1)
-    pads, ceil_mode = _pool_pads(node, spatial(node.tuple("pad", ()), rank, 0))
-    attrs = dict(kernel_shape=kernel, strides=strides, pads=pads)
+    pad = spatial(node.tuple("pad", ()), rank, 0)
+    full = _full_convention(node, ctx, rank)
+    attrs = dict(kernel_shape=kernel, strides=strides, pads=pad + pad)
+    dtype = ctx.dtype(node.inputs[0])
+    if full:
+        # MXNet's ``full`` convention keeps windows that ONNX's ceil_mode drops (those that
+        # start in the end padding) and clips the average's divisor at the padded extent:
+        # pad the input explicitly (with the lowest value for max, zeros otherwise) and
+        # divide averages by MXNet's own window counts.
+        mx_sizes = list(ctx.shape(node.outputs[0])[2:])
+        ends = [max((o - 1) * s + k - n - p, 0) for o, s, k, n, p in
+                zip(mx_sizes, strides, kernel, in_shape[2:], pad, strict=True)]
+        fill = 0.0
+        if pool_type == "max":
+            fill = np.finfo(dtype).min if np.issubdtype(dtype, np.floating) \
+                else np.iinfo(dtype).min
+        data = ctx.emit1("Pad", [data, ctx.add_int64([0, 0] + pad + [0, 0] + ends,
+                                                     f"{node.name}_input_pads"),
+                                 ctx.add_const(np.array(fill, dtype=dtype), f"{node.name}_fill")],
+                         name=f"{node.name}_pad_input", mode="constant")
+        attrs["pads"] = [0] * (2 * rank)
     if pool_type == "max":
-        return ctx.emit("MaxPool", node.inputs[:1], out, name=node.name, ceil_mode=ceil_mode,
-                        **attrs)
-    if pool_type == "avg":
-        return ctx.emit("AveragePool", node.inputs[:1], out, name=node.name, ceil_mode=ceil_mode,
+        return ctx.emit("MaxPool", [data], [out], name=node.name, **attrs)
+    if pool_type == "avg" and not full:
+        return ctx.emit("AveragePool", [data], [out], name=node.name,
                         count_include_pad=int(node.bool("count_include_pad", True)), **attrs)
-    if pool_type == "lp":
-        if ceil_mode:
-            raise node.fail("lp pooling with pooling_convention=full has no ONNX equivalent")
-        return ctx.emit("LpPool", node.inputs[:1], out, name=node.name,
-                        p=node.int("p_value", 2), **attrs)
-    if pool_type == "sum":
-        # sum pooling = average pooling (counting padding) times the window size
-        avg = ctx.emit1("AveragePool", node.inputs[:1], name=f"{node.name}_avg",
-                        ceil_mode=ceil_mode, count_include_pad=1, **attrs)
-        window = ctx.add_const(np.array(np.prod(kernel), dtype=ctx.dtype(node.inputs[0])),
-                               f"{node.name}_window")
-        return ctx.emit("Mul", [avg, window], out, name=node.name)
-    raise node.fail(f"pool_type {pool_type} is not supported")
+    if pool_type == "lp" and not signed_lp:
+        return ctx.emit("LpPool", [data], [out], name=node.name, p=2, **attrs)
+    # A sum: average pooling (counting padding) times the window size.
+    avg = ctx.emit1("AveragePool", [data], name=f"{node.name}_avg", count_include_pad=1, **attrs)
+    if pool_type == "avg":  # full convention: sum / MXNet's window counts
+        counts = _full_window_counts(node, list(in_shape[2:]), list(ctx.shape(out)[2:]),
+                                     kernel, strides, pad)
+        scale = ctx.add_const((np.prod(kernel) / counts).astype(dtype), f"{node.name}_scale")
+        return ctx.emit("Mul", [avg, scale], [out], name=node.name)
+    window = ctx.add_const(np.array(np.prod(kernel), dtype=dtype), f"{node.name}_window")
+    summed = ctx.emit1("Mul", [avg, window], target, name=name)
+    return [_signed_lp_root(node, ctx, summed, p_value, out) if signed_lp else summed]
 
 
 @register("FullyConnected")
@@ -155,12 +223,41 @@ def instance_norm(node: MxNode, ctx: ExportContext) -> list[str]:
                     epsilon=node.float("eps", 1e-3))
 
 
-@register("LayerNorm", opset=(17, None))
+@register("LayerNorm")
 def layer_norm(node: MxNode, ctx: ExportContext) -> list[str]:
-    if node.bool("output_mean_var", False):
-        raise node.fail("LayerNorm with output_mean_var is not supported")
-    return ctx.emit("LayerNormalization", node.inputs[:3], node.outputs[:1], name=node.name,
-                    axis=node.int("axis", -1), epsilon=node.float("eps", 1e-5))
+    """MXNet normalises over the one axis ``axis``; ONNX's LayerNormalization (opset 17)
+    normalises from ``axis`` to the end, so it is used for the last axis only, and the
+    normalisation is spelled out otherwise (older opsets, another axis, mean/std outputs)."""
+    data, gamma, beta = node.inputs[:3]
+    rank = len(ctx.shape(data))
+    axis = node.int("axis", -1) % rank
+    eps = node.float("eps", 1e-5)
+    with_stats = node.bool("output_mean_var", False)
+    if ctx.opset >= 17 and axis == rank - 1 and not with_stats:
+        return ctx.emit("LayerNormalization", [data, gamma, beta], node.outputs[:1],
+                        name=node.name, axis=-1, epsilon=eps)
+    extra, attrs = axes_input_or_attr(ctx, node, [axis], 18)
+    mean = ctx.emit1("ReduceMean", [data, *extra], name=f"{node.name}_mean", keepdims=1,
+                     **attrs)
+    centred = ctx.emit1("Sub", [data, mean], name=f"{node.name}_centred")
+    square = ctx.emit1("Mul", [centred, centred], name=f"{node.name}_square")
+    var = ctx.emit1("ReduceMean", [square, *extra], name=f"{node.name}_var", keepdims=1, **attrs)
+    eps_c = ctx.add_const(np.array(eps, dtype=ctx.dtype(data)), f"{node.name}_eps")
+    std = ctx.emit1("Sqrt", [ctx.emit1("Add", [var, eps_c], name=f"{node.name}_var_eps")],
+                    node.outputs[2] if with_stats and len(node.outputs) > 2 else None,
+                    name=f"{node.name}_std")
+    normed = ctx.emit1("Div", [centred, std], name=f"{node.name}_normed")
+    if axis != rank - 1:  # gamma/beta run along ``axis``; ONNX broadcasts from the right
+        shape = ctx.add_int64([-1] + [1] * (rank - 1 - axis), f"{node.name}_param_shape")
+        gamma = ctx.emit1("Reshape", [gamma, shape], name=f"{node.name}_gamma")
+        beta = ctx.emit1("Reshape", [beta, shape], name=f"{node.name}_beta")
+    scaled = ctx.emit1("Mul", [normed, gamma], name=f"{node.name}_scaled")
+    out = ctx.emit1("Add", [scaled, beta], node.outputs[0], name=node.name)
+    if with_stats:
+        if len(node.outputs) > 1:
+            mean = ctx.emit1("Identity", [mean], node.outputs[1], name=f"{node.name}_mean_out")
+        return [out, mean, std][: len(node.outputs)]
+    return [out]
 
 
 @register("L2Normalization")

@@ -12,6 +12,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 from ... import __version__
+from ..._export import normalise_input_types
 from ...errors import (
     ConversionError,
     InvalidModelError,
@@ -19,7 +20,6 @@ from ...errors import (
     UnsupportedOperatorError,
     mxnet_message,
 )
-from ..._export import normalise_input_types
 from .context import ExportContext, MxNode
 from .registry import (
     DEFAULT_EXPORT_OPSET,
@@ -365,8 +365,11 @@ def _set_output_shapes(model: onnx.ModelProto, ctx: ExportContext, outputs: list
         source = by_name.get(vi.name)
         if source is not None and source.type.tensor_type.HasField("shape"):
             vi.type.tensor_type.shape.CopyFrom(source.type.tensor_type.shape)
-        elif not any(dyn.values()) and ctx.shapes.get(vi.name) is not None:
-            shape = helper.make_tensor_value_info(vi.name, 1, ctx.shapes[vi.name])
+        elif ctx.shapes.get(vi.name) is not None:
+            # MXNet's static shape; with dynamic axes only the rank is certain
+            dims = ctx.shapes[vi.name] if not any(dyn.values()) else \
+                [None] * len(ctx.shapes[vi.name])
+            shape = helper.make_tensor_value_info(vi.name, 1, dims)
             vi.type.tensor_type.shape.CopyFrom(shape.type.tensor_type.shape)
 
 

@@ -2,7 +2,10 @@
 
 Values cannot match MXNet's; the conformance cases compare distributions instead.
 onnxruntime has no kernels for the opset-22 versions of RandomNormal, RandomUniform,
-RandomUniformLike and Multinomial, so these ops export up to opset 21 only.
+RandomUniformLike and Multinomial. From opset 22 the samplers are built on the one random
+source it does run there, Dropout in training mode: its keep-mask at ratio 0.5 gives fair
+random bits, 24 of them (53 for float64) make a uniform number in [0, 1), and normal and
+multinomial draws are computed from uniforms (Box-Muller, inverse CDF).
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from ..context import ExportContext, MxNode
 from ..registry import register
 
 RANDOM_OPSETS = (13, 21)
+BITS_OPSETS = (22, None)
 
 
 def _emit(ctx: ExportContext, node: MxNode, op_type: str, inputs: list[str], output: str | None,
@@ -76,6 +80,132 @@ def sample_multinomial(node: MxNode, ctx: ExportContext) -> list[str]:
     results = [ctx.emit1("Cast", [shaped], node.outputs[0], name=node.name, to=onnx_dtype,
                          dtype=dtype)]
     if node.bool("get_prob", False):
+        picked = ctx.emit1("GatherElements", [log_p, samples], name=f"{node.name}_log_prob",
+                           axis=1)
+        results.append(ctx.emit1("Reshape", [picked, ctx.add_int64(out_shape,
+                                                                   f"{node.name}_prob_shape")],
+                                 node.outputs[1], name=f"{node.name}_prob"))
+    return results
+
+
+# --- opset 22+: samplers on Dropout's random bits -------------------------------------------
+def _uniform01(ctx: ExportContext, node: MxNode, shape: str, dtype: np.dtype) -> str:
+    """Uniform samples in [0, 1) of runtime shape ``shape`` (1-D int64), in ``dtype``."""
+    work = np.dtype(np.float64) if dtype == np.float64 else np.dtype(np.float32)
+    bits = 53 if work == np.float64 else 24
+    full = ctx.emit1("Concat", [shape, ctx.add_int64([bits], f"{node.name}_bits")],
+                     name=f"{node.name}_bit_shape", axis=0, dtype=np.int64)
+    ones = ctx.emit1("ConstantOfShape", [full], name=f"{node.name}_ones",
+                     value=helper.make_tensor("value", TensorProto.FLOAT, [1], [1.0]),
+                     dtype=np.float32)
+    _, keep = ctx.emit("Dropout", [ones, ctx.add_const(np.array(0.5, np.float32),
+                                                       f"{node.name}_half"),
+                                   ctx.add_const(np.array(True), f"{node.name}_training")],
+                       2, name=f"{node.name}_coin")
+    ctx.dtypes[keep] = np.dtype(np.bool_)
+    coins = ctx.emit1("Cast", [keep], name=f"{node.name}_coins",
+                      to=helper.np_dtype_to_tensor_dtype(work), dtype=work)
+    weights = ctx.add_const(0.5 ** np.arange(1, bits + 1, dtype=work), f"{node.name}_weights")
+    return ctx.emit1("MatMul", [coins, weights], name=f"{node.name}_uniform", dtype=work)
+
+
+def _finish(ctx: ExportContext, node: MxNode, value: str, output: str) -> str:
+    dtype = np.dtype(ctx.dtype(output))
+    if ctx.dtype(value) == dtype:
+        return ctx.emit1("Identity", [value], output, name=node.name, dtype=dtype)
+    return ctx.emit1("Cast", [value], output, name=node.name,
+                     to=helper.np_dtype_to_tensor_dtype(dtype), dtype=dtype)
+
+
+def _affine(ctx: ExportContext, node: MxNode, value: str, scale: float, shift: float) -> str:
+    dtype = ctx.dtype(value)
+    scaled = ctx.emit1("Mul", [value, ctx.add_const(np.array(scale, dtype), f"{node.name}_k")],
+                       name=f"{node.name}_scale")
+    return ctx.emit1("Add", [scaled, ctx.add_const(np.array(shift, dtype), f"{node.name}_b")],
+                     name=f"{node.name}_shift")
+
+
+def _static_shape(ctx: ExportContext, node: MxNode) -> str:
+    return ctx.add_int64(list(ctx.shape(node.outputs[0])), f"{node.name}_shape")
+
+
+@register("_random_uniform", opset=BITS_OPSETS)
+def random_uniform_bits(node: MxNode, ctx: ExportContext) -> list[str]:
+    dtype, _ = _out_dtype(ctx, node)
+    low, high = node.float("low", 0.0), node.float("high", 1.0)
+    u = _uniform01(ctx, node, _static_shape(ctx, node), dtype)
+    return [_finish(ctx, node, _affine(ctx, node, u, high - low, low), node.outputs[0])]
+
+
+@register("_random_uniform_like", opset=BITS_OPSETS)
+def random_uniform_like_bits(node: MxNode, ctx: ExportContext) -> list[str]:
+    dtype, _ = _out_dtype(ctx, node)
+    low, high = node.float("low", 0.0), node.float("high", 1.0)
+    shape = ctx.emit1("Shape", node.inputs[:1], name=f"{node.name}_like", dtype=np.int64)
+    u = _uniform01(ctx, node, shape, dtype)
+    return [_finish(ctx, node, _affine(ctx, node, u, high - low, low), node.outputs[0])]
+
+
+@register("_random_normal", opset=BITS_OPSETS)
+def random_normal_bits(node: MxNode, ctx: ExportContext) -> list[str]:
+    """Box-Muller: sqrt(-2 ln(1 - u1)) cos(2 pi u2) is standard normal."""
+    dtype, _ = _out_dtype(ctx, node)
+    shape = _static_shape(ctx, node)
+    u1 = _uniform01(ctx, node, shape, dtype)
+    u2 = _uniform01(ctx, node, shape, dtype)
+    work = ctx.dtype(u1)
+    one_minus = ctx.emit1("Sub", [ctx.add_const(np.array(1.0, work), f"{node.name}_one"), u1],
+                          name=f"{node.name}_open")
+    radius = ctx.emit1("Sqrt", [ctx.emit1("Mul", [ctx.emit1("Log", [one_minus],
+                                                             name=f"{node.name}_log"),
+                                                  ctx.add_const(np.array(-2.0, work),
+                                                                f"{node.name}_m2")],
+                                          name=f"{node.name}_r2")], name=f"{node.name}_r")
+    angle = ctx.emit1("Mul", [u2, ctx.add_const(np.array(2 * np.pi, work), f"{node.name}_2pi")],
+                      name=f"{node.name}_angle")
+    normal = ctx.emit1("Mul", [radius, ctx.emit1("Cos", [angle], name=f"{node.name}_cos")],
+                       name=f"{node.name}_normal")
+    value = _affine(ctx, node, normal, node.float("scale", 1.0), node.float("loc", 0.0))
+    return [_finish(ctx, node, value, node.outputs[0])]
+
+
+@register("_sample_multinomial", opset=BITS_OPSETS)
+def sample_multinomial_bits(node: MxNode, ctx: ExportContext) -> list[str]:
+    """Inverse CDF: the sample is the number of classes whose cumulative probability is
+    below a uniform draw (the last class takes the rest)."""
+    data = node.inputs[0]
+    in_shape = ctx.shape(data)
+    classes = in_shape[-1]
+    rows = int(np.prod(in_shape[:-1]))
+    draws = int(np.prod([int(v) for v in node.tuple("shape", ())]))
+    out_shape = list(ctx.shape(node.outputs[0]))
+    probs = ctx.emit1("Reshape", [data, ctx.add_int64([rows, 1, classes], f"{node.name}_rows")],
+                      name=f"{node.name}_probs")
+    cdf = ctx.emit1("CumSum", [probs, ctx.add_int64(-1, f"{node.name}_axis")],
+                    name=f"{node.name}_cdf")
+    head = ctx.emit1("Slice", [cdf, ctx.add_int64([0], f"{node.name}_s0"),
+                               ctx.add_int64([classes - 1], f"{node.name}_s1"),
+                               ctx.add_int64([-1], f"{node.name}_s2")],
+                     name=f"{node.name}_cdf_head")
+    u = _uniform01(ctx, node, ctx.add_int64([rows, max(draws, 1), 1], f"{node.name}_ushape"),
+                   np.dtype(ctx.dtype(data)))
+    u = ctx.emit1("Cast", [u], name=f"{node.name}_u", to=ctx.onnx_dtype(data),
+                  dtype=ctx.dtype(data))
+    below = ctx.emit1("Less", [head, u], name=f"{node.name}_below", dtype=np.bool_)
+    count = ctx.emit1("Cast", [below], name=f"{node.name}_count_f", to=TensorProto.INT64,
+                      dtype=np.int64)
+    extra, attrs = ([ctx.add_int64([-1], f"{node.name}_red")], {})
+    samples = ctx.emit1("ReduceSum", [count, *extra], name=f"{node.name}_samples", keepdims=0,
+                        dtype=np.int64, **attrs)  # (rows, draws)
+    dtype, onnx_dtype = _out_dtype(ctx, node)
+    shaped = ctx.emit1("Reshape", [samples, ctx.add_int64(out_shape, f"{node.name}_shape")],
+                       name=f"{node.name}_reshape", dtype=np.int64)
+    results = [ctx.emit1("Cast", [shaped], node.outputs[0], name=node.name, to=onnx_dtype,
+                         dtype=dtype)]
+    if node.bool("get_prob", False):
+        log_p = ctx.emit1("Log", [ctx.emit1("Reshape", [data, ctx.add_int64(
+            [rows, classes], f"{node.name}_rows2")], name=f"{node.name}_p2")],
+            name=f"{node.name}_log")
         picked = ctx.emit1("GatherElements", [log_p, samples], name=f"{node.name}_log_prob",
                            axis=1)
         results.append(ctx.emit1("Reshape", [picked, ctx.add_int64(out_shape,

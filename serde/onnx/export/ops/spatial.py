@@ -1,11 +1,10 @@
 """Spatial resampling and cropping: Pad, UpSampling, Crop, BilinearResize2D,
-AdaptiveAvgPooling2D, ROIPooling, ROIAlign."""
+AdaptiveAvgPooling2D."""
 from __future__ import annotations
 
 import math
 
 import numpy as np
-from onnx import TensorProto
 
 from ..context import ExportContext, MxNode
 from ..registry import register
@@ -121,43 +120,3 @@ def adaptive_avg_pool(node: MxNode, ctx: ExportContext) -> list[str]:
     rows = ctx.add_const(_adaptive_matrix(height, out_h, dtype), f"{node.name}_rows")
     pooled_w = ctx.emit1("MatMul", [data, cols], name=f"{node.name}_pool_w")
     return ctx.emit("MatMul", [rows, pooled_w], node.outputs[:1], name=node.name)
-
-
-# onnxruntime has no MaxRoiPool or RoiAlign kernel for their opset-22 versions, so the ROI ops
-# export up to opset 21 only (newer opsets report them unsupported rather than emit a model
-# that onnxruntime cannot run).
-@register("ROIPooling", opset=(13, 21))
-def roi_pooling(node: MxNode, ctx: ExportContext) -> list[str]:
-    return ctx.emit("MaxRoiPool", node.inputs[:2], node.outputs[:1], name=node.name,
-                    pooled_shape=[int(v) for v in node.tuple("pooled_size")],
-                    spatial_scale=node.float("spatial_scale"))
-
-
-@register("_contrib_ROIAlign", opset=(13, 21))
-def roi_align(node: MxNode, ctx: ExportContext) -> list[str]:
-    data, rois = node.inputs[:2]
-    if node.bool("position_sensitive", False):
-        raise node.fail("position-sensitive ROIAlign has no ONNX equivalent")
-    attrs = {}
-    if node.bool("aligned", False):
-        if ctx.opset < 16:
-            raise node.fail("ROIAlign with aligned=True needs RoiAlign's half_pixel mode "
-                            "(opset 16 or newer)", opset=ctx.opset)
-        attrs["coordinate_transformation_mode"] = "half_pixel"
-    elif ctx.opset >= 16:
-        attrs["coordinate_transformation_mode"] = "output_half_pixel"
-    # MXNet's rois are [batch_index, x1, y1, x2, y2]; ONNX takes boxes and indices apart.
-    boxes = ctx.emit1("Slice", [rois, ctx.add_int64([1], f"{node.name}_one"),
-                                ctx.add_int64([5], f"{node.name}_five"),
-                                ctx.add_int64([1], f"{node.name}_axis")],
-                      name=f"{node.name}_boxes")
-    index = ctx.emit1("Gather", [rois, ctx.add_int64(0, f"{node.name}_zero")],
-                      name=f"{node.name}_batch", axis=1)
-    index = ctx.emit1("Cast", [index], name=f"{node.name}_batch_index", to=TensorProto.INT64,
-                      dtype=np.int64)
-    pooled_h, pooled_w = (int(v) for v in node.tuple("pooled_size"))
-    ratio = node.int("sample_ratio", -1)
-    return ctx.emit("RoiAlign", [data, boxes, index], node.outputs[:1], name=node.name,
-                    mode="avg", output_height=pooled_h, output_width=pooled_w,
-                    sampling_ratio=max(ratio, 0), spatial_scale=node.float("spatial_scale"),
-                    **attrs)

@@ -1,0 +1,590 @@
+"""Detection: box_nms, MultiBoxPrior/MultiBoxDetection, box_iou/encode/decode, ROIAlign,
+ROIPooling.
+
+NMS-based ops keep MXNet's output layout exactly (kept records first in score order, then rows
+of -1) on top of ONNX's NonMaxSuppression, which gives selected indices only. Class-aware NMS
+is single-class NMS on boxes shifted apart by class id (they can then never overlap).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from onnx import TensorProto, helper
+
+from ..context import ExportContext, MxNode
+from ..registry import register
+
+INT64 = np.dtype(np.int64)
+
+
+class Builder:
+    """Terse emission for the long node chains of this family: ``b("Add", x, y)``."""
+
+    def __init__(self, node: MxNode, ctx: ExportContext) -> None:
+        self.node, self.ctx = node, ctx
+
+    def __call__(self, op_type: str, *inputs: str, out: str | None = None,
+                 dtype: Any = None, **attrs: Any) -> str:
+        return self.ctx.emit1(op_type, list(inputs), out, name=f"{self.node.name}_{op_type}",
+                              dtype=dtype, **attrs)
+
+    def const(self, value: Any, dtype: Any, label: str = "c") -> str:
+        return self.ctx.add_const(np.asarray(value, dtype=dtype), f"{self.node.name}_{label}")
+
+    def i64(self, value: Any, label: str = "i") -> str:
+        return self.ctx.add_int64(value, f"{self.node.name}_{label}")
+
+    def cols(self, tensor: str, start: int, count: int = 1) -> str:
+        """Columns start..start+count of the last axis (the axis kept)."""
+        return self("Slice", tensor, self.i64([start]), self.i64([start + count]),
+                    self.i64([-1]))
+
+    def col(self, tensor: str, index: int) -> str:
+        """Column ``index`` of the last axis, the axis dropped."""
+        return self("Gather", tensor, self.i64(index), axis=-1)
+
+    def cast(self, tensor: str, dtype: Any) -> str:
+        dtype = np.dtype(dtype)
+        return self("Cast", tensor, to=helper.np_dtype_to_tensor_dtype(dtype), dtype=dtype)
+
+    def unsqueeze(self, tensor: str, axes: Sequence[int]) -> str:
+        return self("Unsqueeze", tensor, self.i64(list(axes)))
+
+    def positions(self, count: str) -> str:
+        """0 .. count-1 as int64, ``count`` a 0-d int64 tensor."""
+        return self("Range", self.i64(0), count, self.i64(1), dtype=INT64)
+
+    def dim(self, tensor: str, axis: int) -> str:
+        """Size of ``axis`` as a 0-d int64 tensor (runtime, so dynamic axes stay dynamic)."""
+        return self("Gather", self("Shape", tensor, dtype=INT64), self.i64(axis), axis=0,
+                    dtype=INT64)
+
+    def batch_gather(self, data: str, order: str) -> str:
+        """``data[b, order[b, i], ...]`` for (B, N, K) data and (B, M) int64 order."""
+        index = self.unsqueeze(order, [-1])
+        index = self("Expand", index, self("Concat", self("Shape", order, dtype=INT64),
+                                           self("Slice", self("Shape", data, dtype=INT64),
+                                                self.i64([2]), self.i64([3])),
+                                           axis=0, dtype=INT64), dtype=INT64)
+        return self("GatherElements", data, index, axis=1)
+
+
+def corners(b: Builder, boxes: str, center: bool) -> str:
+    """(x1, y1, x2, y2) from corner or (x, y, w, h) boxes on the last axis."""
+    if not center:
+        return boxes
+    dtype = b.ctx.dtype(boxes)
+    xy, wh = b.cols(boxes, 0, 2), b.cols(boxes, 2, 2)
+    half = b("Div", wh, b.const(2.0, dtype, "two"))
+    return b("Concat", b("Sub", xy, half), b("Add", xy, half), axis=-1)
+
+
+def centers(b: Builder, boxes: str) -> str:
+    dtype = b.ctx.dtype(boxes)
+    low, high = b.cols(boxes, 0, 2), b.cols(boxes, 2, 2)
+    wh = b("Sub", high, low)
+    return b("Concat", b("Add", low, b("Div", wh, b.const(2.0, dtype, "two"))), wh, axis=-1)
+
+
+def nms_keep(b: Builder, boxes: str, scores: str, classes: str | None, iou_threshold: float
+             ) -> str:
+    """Greedy NMS over (B, N, 4) corner boxes and (B, N) scores (the lowest float marks rows
+    that take no part); ``classes`` (B, N) makes it class-aware. Returns a (B, N) bool mask
+    of the kept rows. A box is suppressed when its IoU with a kept box is > iou_threshold."""
+    boxes = b.cast(boxes, np.float32)
+    scores = b.cast(scores, np.float32)
+    if classes is not None:  # shift each class into its own region: no overlaps across ids
+        span = b("Add", b("Sub", b("ReduceMax", boxes, keepdims=0),
+                          b("ReduceMin", boxes, keepdims=0)), b.const(1.0, np.float32, "one"))
+        shift = b("Mul", b.unsqueeze(b.cast(classes, np.float32), [-1]), span)
+        boxes = b("Add", boxes, shift)
+    count = b("Reshape", b.dim(boxes, 1), b.i64([1]), dtype=INT64)
+    selected = b("NonMaxSuppression", boxes, b.unsqueeze(scores, [1]), count,
+                 b.const([iou_threshold], np.float32, "iou"),
+                 b.const([float(np.finfo(np.float32).min) / 2], np.float32, "score_thr"),
+                 dtype=INT64)
+    where = b("Gather", selected, b.i64([0, 2]), axis=1, dtype=INT64)
+    ones = b("ConstantOfShape", b("Slice", b("Shape", selected, dtype=INT64), b.i64([0]),
+                                  b.i64([1]), dtype=INT64),
+             value=helper.make_tensor("value", TensorProto.FLOAT, [1], [1.0]),
+             dtype=np.float32)
+    zeros = b("ConstantOfShape", b("Shape", scores, dtype=INT64),
+              value=helper.make_tensor("value", TensorProto.FLOAT, [1], [0.0]),
+              dtype=np.float32)
+    kept = b("ScatterND", zeros, where, ones, dtype=np.float32)
+    return b("Cast", kept, to=TensorProto.BOOL, dtype=np.bool_)
+
+
+def lowest(dtype: Any) -> float:
+    return float(np.finfo(np.dtype(dtype)).min)
+
+
+def first_rows(b: Builder, mask: str) -> str:
+    """A (B, N) order that puts the rows where ``mask`` holds first, in their order."""
+    n = b.dim(mask, 1)
+    rank = b("Sub", n, b.positions(n), dtype=INT64)  # N .. 1: earlier rows rank higher
+    key = b("Where", mask, rank, b.i64(0), dtype=INT64)
+    _, order = b.ctx.emit("TopK", [key, b("Reshape", n, b.i64([1]), dtype=INT64)], 2,
+                          name=f"{b.node.name}_TopK", axis=1, largest=1, sorted=1)
+    b.ctx.dtypes[order] = INT64
+    return order
+
+
+def sort_descending(b: Builder, key: str) -> str:
+    """Row order of a (B, N) key, largest first (ties keep row order)."""
+    n = b("Reshape", b.dim(key, 1), b.i64([1]), dtype=INT64)
+    _, order = b.ctx.emit("TopK", [key, n], 2, name=f"{b.node.name}_TopK", axis=1, largest=1,
+                          sorted=1)
+    b.ctx.dtypes[order] = INT64
+    return order
+
+
+@register("_contrib_box_nms")
+def box_nms(node: MxNode, ctx: ExportContext) -> list[str]:
+    """Records (..., N, K): drop those at or under ``valid_thresh`` (and of ``background_id``),
+    sort by score, keep ``topk``, greedy NMS, then kept records first and -1 rows after."""
+    b = Builder(node, ctx)
+    data = node.inputs[0]
+    shape = ctx.shape(data)
+    n_rec, width = shape[-2], shape[-1]
+    dtype = ctx.dtype(data)
+    score_index = node.int("score_index", 1)
+    coord_start = node.int("coord_start", 2)
+    id_index = node.int("id_index", -1)
+    background = node.int("background_id", -1)
+    topk = node.int("topk", -1)
+    in_center = node.str("in_format", "corner") == "center"
+    out_center = node.str("out_format", "corner") == "center"
+    for label, fmt in (("in_format", node.str("in_format", "corner")),
+                       ("out_format", node.str("out_format", "corner"))):
+        if fmt not in ("corner", "center"):
+            raise node.fail(f"{label} {fmt!r} is not supported")
+    records = b("Reshape", data, b.i64([-1, n_rec, width]))
+    scores = b.col(records, score_index)
+    valid = b("Greater", scores, b.const(node.float("valid_thresh", 0.0), dtype, "valid"),
+              dtype=np.bool_)
+    if id_index >= 0 and background >= 0:
+        ids = b.col(records, id_index)
+        valid = b("And", valid, b("Not", b("Equal", ids, b.const(background, dtype, "bg"),
+                                             dtype=np.bool_), dtype=np.bool_), dtype=np.bool_)
+    masked = b("Where", valid, scores, b.const(lowest(dtype), dtype, "lowest"), dtype=dtype)
+    order = sort_descending(b, masked)
+    ranked = b.batch_gather(records, order)
+    ranked_valid = b("GatherElements", valid, order, axis=1, dtype=np.bool_)
+    if 0 < topk < n_rec:
+        in_top = b("Less", b.positions(b.dim(records, 1)), b.i64(topk), dtype=np.bool_)
+        ranked_valid = b("And", ranked_valid, in_top, dtype=np.bool_)
+    ranked_scores = b("Where", ranked_valid, b.col(ranked, score_index),
+                      b.const(lowest(dtype), dtype, "lowest"), dtype=dtype)
+    boxes = corners(b, b.cols(ranked, coord_start, 4), in_center)
+    classes = None
+    if id_index >= 0 and not node.bool("force_suppress", False):
+        classes = b.col(ranked, id_index)
+    keep = b("And", nms_keep(b, boxes, ranked_scores, classes,
+                             node.float("overlap_thresh", 0.5)), ranked_valid, dtype=np.bool_)
+    # Kept records first (score order), the rest -1.
+    final = first_rows(b, keep)
+    out_rows = b.batch_gather(ranked, final)
+    if in_center != out_center:
+        coords = b.cols(out_rows, coord_start, 4)
+        coords = centers(b, coords) if out_center else corners(b, coords, True)
+        parts = [coords]
+        if coord_start > 0:
+            parts.insert(0, b.cols(out_rows, 0, coord_start))
+        if coord_start + 4 < width:
+            parts.append(b.cols(out_rows, coord_start + 4, width - coord_start - 4))
+        out_rows = b("Concat", *parts, axis=-1) if len(parts) > 1 else coords
+    kept_rows = b.unsqueeze(b("GatherElements", keep, final, axis=1, dtype=np.bool_), [-1])
+    result = b("Where", kept_rows, out_rows, b.const(-1.0, dtype, "minus_one"), dtype=dtype)
+    out = b("Reshape", result, b("Shape", data, dtype=INT64), out=node.outputs[0])
+    return [out] + [out] * (len(node.outputs) - 1)
+
+
+def decode_center_offsets(b: Builder, loc: str, anchors: str, variances: Sequence[float],
+                          clip: bool) -> str:
+    """SSD decoding of (..., 4) offsets against (..., 4) corner anchors into corner boxes."""
+    dtype = b.ctx.dtype(loc)
+    anchor_center = centers(b, anchors)
+    a_xy, a_wh = b.cols(anchor_center, 0, 2), b.cols(anchor_center, 2, 2)
+    var_xy = b.const(list(variances[:2]), dtype, "var_xy")
+    var_wh = b.const(list(variances[2:]), dtype, "var_wh")
+    xy = b("Add", b("Mul", b("Mul", b.cols(loc, 0, 2), var_xy), a_wh), a_xy)
+    half = b("Div", b("Mul", b("Exp", b("Mul", b.cols(loc, 2, 2), var_wh)), a_wh),
+             b.const(2.0, dtype, "two"))
+    boxes = b("Concat", b("Sub", xy, half), b("Add", xy, half), axis=-1)
+    if clip:
+        boxes = b("Clip", boxes, b.const(0.0, dtype, "zero"), b.const(1.0, dtype, "one"))
+    return boxes
+
+
+@register("_contrib_MultiBoxDetection")
+def multibox_detection(node: MxNode, ctx: ExportContext) -> list[str]:
+    """MXNet's SSD output layer: per anchor the best non-background class, decoded boxes,
+    valid records (score >= threshold) compacted in anchor order, sorted by score, NMS that
+    marks suppressed records with id -1 (IoU >= nms_threshold), rows past the valid ones -1.
+    Records past ``nms_topk`` keep their unsorted content with id -1, as MXNet's do."""
+    b = Builder(node, ctx)
+    cls_prob, loc_pred, anchors = node.inputs[:3]
+    dtype = ctx.dtype(cls_prob)
+    _, _, n_anchor = ctx.shape(cls_prob)
+    variances = [float(v) for v in node.tuple("variances", (0.1, 0.1, 0.2, 0.2))]
+    if len(variances) != 4:
+        raise node.fail("variances must have 4 values")
+    foreground = b("Slice", cls_prob, b.i64([1]), b.i64([2**31 - 1]), b.i64([1]))
+    score = b("ReduceMax", foreground, b.i64([1]), keepdims=0) if ctx.opset >= 18 else \
+        b("ReduceMax", foreground, axes=[1], keepdims=0)
+    class_id = b.cast(b("ArgMax", foreground, axis=1, keepdims=0, dtype=INT64), dtype)
+    valid = b("Not", b("Less", score, b.const(node.float("threshold", 0.01), dtype, "thr"),
+                       dtype=np.bool_), dtype=np.bool_)
+    loc = b("Reshape", loc_pred, b.i64([0, n_anchor, 4]))
+    boxes = decode_center_offsets(b, loc, b("Reshape", anchors, b.i64([1, n_anchor, 4])),
+                                  variances, node.bool("clip", True))
+    boxes = b("Expand", boxes, b("Shape", loc, dtype=INT64))
+    records = b("Concat", b.unsqueeze(class_id, [-1]), b.unsqueeze(score, [-1]), boxes,
+                axis=-1)
+    minus_one = b.const(-1.0, dtype, "minus_one")
+    compact_order = first_rows(b, valid)
+    compact = b.batch_gather(records, compact_order)
+    valid_count = b("ReduceSum", b.cast(valid, INT64), b.i64([1]), keepdims=1, dtype=INT64)
+    positions = b.unsqueeze(b.positions(b.dim(records, 1)), [0])  # (1, N)
+    in_valid = b("Less", positions, valid_count, dtype=np.bool_)  # (B, N)
+    nms_threshold = node.float("nms_threshold", 0.5)
+    if not 0 < nms_threshold <= 1:  # MXNet neither sorts nor suppresses then
+        rows = compact
+        class_out = b.col(rows, 0)
+    else:
+        order = sort_descending(b, b("Where", valid, score, b.const(lowest(dtype), dtype,
+                                                                    "lowest"), dtype=dtype))
+        ranked = b.batch_gather(records, order)
+        topk = node.int("nms_topk", -1)
+        in_top = in_valid
+        if topk > 0:
+            in_top = b("And", in_valid, b("Less", positions, b.i64(topk), dtype=np.bool_),
+                       dtype=np.bool_)
+        rows = b("Where", b.unsqueeze(in_top, [-1]), ranked, compact, dtype=dtype)
+        ranked_scores = b("Where", in_top, b.col(ranked, 1), b.const(lowest(dtype), dtype,
+                                                                     "lowest"), dtype=dtype)
+        classes = None if node.bool("force_suppress", False) else b.col(ranked, 0)
+        # MXNet suppresses at IoU >= t; ONNX at IoU > t: the next float below t.
+        below = float(np.nextafter(np.float32(nms_threshold), np.float32(-np.inf)))
+        keep = nms_keep(b, b.cols(ranked, 2, 4), ranked_scores, classes, below)
+        class_out = b("Where", b("And", keep, in_top, dtype=np.bool_), b.col(rows, 0),
+                      minus_one, dtype=dtype)
+    rows = b("Concat", b.unsqueeze(class_out, [-1]), b.cols(rows, 1, 5), axis=-1)
+    return [b("Where", b.unsqueeze(in_valid, [-1]), rows, minus_one, out=node.outputs[0],
+              dtype=dtype)]
+
+
+@register("_contrib_MultiBoxPrior")
+def multibox_prior(node: MxNode, ctx: ExportContext) -> list[str]:
+    """SSD anchors: a constant of the (static) feature-map size."""
+    height, width = ctx.shape(node.inputs[0])[2:4]
+    sizes = [float(v) for v in node.tuple("sizes", (1.0,))]
+    ratios = [float(v) for v in node.tuple("ratios", (1.0,))]
+    steps = [float(v) for v in node.tuple("steps", (-1.0, -1.0))]
+    offsets = [float(v) for v in node.tuple("offsets", (0.5, 0.5))]
+    step_y = steps[0] if steps[0] > 0 else 1.0 / height
+    step_x = steps[1] if steps[1] > 0 else 1.0 / width
+    # Per location: every size with the first ratio, then the first size with the others.
+    first = np.sqrt(ratios[0])
+    shapes = [(s * height / width * first / 2, s / first / 2) for s in sizes]
+    shapes += [(sizes[0] * height / width * np.sqrt(r) / 2, sizes[0] / np.sqrt(r) / 2)
+               for r in ratios[1:]]
+    dtype = np.dtype(ctx.dtype(node.outputs[0]))
+    anchors = np.empty((height, width, len(shapes), 4), np.float32)
+    for r in range(height):
+        cy = (r + offsets[0]) * step_y
+        for c in range(width):
+            cx = (c + offsets[1]) * step_x
+            for k, (half_w, half_h) in enumerate(shapes):
+                anchors[r, c, k] = (cx - half_w, cy - half_h, cx + half_w, cy + half_h)
+    if node.bool("clip", False):
+        anchors = np.clip(anchors, 0.0, 1.0)
+    value = ctx.add_const(anchors.reshape(1, -1, 4).astype(dtype), f"{node.name}_anchors")
+    return ctx.emit("Identity", [value], node.outputs[:1], name=node.name, dtype=dtype)
+
+
+def _pairwise_iou(b: Builder, lhs: str, rhs: str, dtype: Any) -> str:
+    """IoU of (..., N, 4) and (..., M, 4) corner boxes -> (..., N, M)."""
+    a = b.unsqueeze(lhs, [-2])  # (..., N, 1, 4)
+    c = b.unsqueeze(rhs, [-3])  # (..., 1, M, 4)
+    zero = b.const(0.0, dtype, "zero")
+    low = b("Max", b.cols(a, 0, 2), b.cols(c, 0, 2))
+    high = b("Min", b.cols(a, 2, 2), b.cols(c, 2, 2))
+    wh = b("Max", b("Sub", high, low), zero)
+    inter = b("Mul", b.col(wh, 0), b.col(wh, 1))
+
+    def area(t: str) -> str:
+        wh_t = b("Sub", b.cols(t, 2, 2), b.cols(t, 0, 2))
+        return b("Mul", b.col(wh_t, 0), b.col(wh_t, 1))
+
+    union = b("Sub", b("Add", area(a), area(c)), inter)
+    ratio = b("Div", inter, b("Max", union, b.const(np.finfo(dtype).tiny, dtype, "tiny")))
+    return b("Where", b("Greater", union, zero, dtype=np.bool_), ratio, zero, dtype=dtype)
+
+
+@register("_contrib_box_iou")
+def box_iou(node: MxNode, ctx: ExportContext) -> list[str]:
+    b = Builder(node, ctx)
+    lhs, rhs = node.inputs[:2]
+    dtype = ctx.dtype(lhs)
+    center = node.str("format", "corner") == "center"
+    lhs_shape, rhs_shape = ctx.shape(lhs), ctx.shape(rhs)
+    # MXNet: lhs (..., 4) x rhs (..., 4) -> lhs.shape[:-1] + rhs.shape[:-1]
+    a = b("Reshape", corners(b, lhs, center), b.i64([-1, 4]))
+    c = b("Reshape", corners(b, rhs, center), b.i64([-1, 4]))
+    iou = _pairwise_iou(b, a, c, dtype)
+    target = list(lhs_shape[:-1]) + list(rhs_shape[:-1])
+    return [b("Reshape", iou, b.i64(target), out=node.outputs[0])]
+
+
+@register("_contrib_box_encode")
+def box_encode(node: MxNode, ctx: ExportContext) -> list[str]:
+    """Training targets of matched anchors: ((t - a) / a_wh - mean) / std per coordinate,
+    zero where ``samples`` is not positive. Outputs targets and masks."""
+    b = Builder(node, ctx)
+    samples, matches, anchors, refs, means, stds = node.inputs[:6]
+    dtype = ctx.dtype(anchors)
+    matched = b.batch_gather(refs, b.cast(matches, INT64))  # (B, N, 4)
+    anchor_c = centers(b, anchors)
+    ref_c = centers(b, matched)
+    a_xy, a_wh = b.cols(anchor_c, 0, 2), b.cols(anchor_c, 2, 2)
+    t_xy = b("Div", b("Sub", b.cols(ref_c, 0, 2), a_xy), a_wh)
+    t_wh = b("Log", b("Div", b.cols(ref_c, 2, 2), a_wh))
+    raw = b("Concat", t_xy, t_wh, axis=-1)
+    encoded = b("Div", b("Sub", raw, means), stds)
+    positive = b.unsqueeze(b("Greater", samples, b.const(0.5, dtype, "half"),
+                             dtype=np.bool_), [-1])
+    zero = b.const(0.0, dtype, "zero")
+    targets = b("Where", positive, encoded, zero, out=node.outputs[0], dtype=dtype)
+    masks = b("Where", positive, b("Expand", b.const(1.0, dtype, "one"),
+                                   b("Shape", encoded, dtype=INT64)), zero,
+              out=node.outputs[1] if len(node.outputs) > 1 else None, dtype=dtype)
+    return [targets, masks][: max(len(node.outputs), 1)]
+
+
+@register("_contrib_box_decode")
+def box_decode(node: MxNode, ctx: ExportContext) -> list[str]:
+    """Offsets (dx, dy, dw, dh) against anchors -> corner boxes (x1, y1, x2, y2)."""
+    b = Builder(node, ctx)
+    data, anchors = node.inputs[:2]
+    fmt = node.str("format", "center")
+    if fmt not in ("center", "corner"):
+        raise node.fail(f"box_decode format {fmt!r} is not supported")
+    dtype = ctx.dtype(data)
+    std = b.const([node.float(f"std{i}", 1.0) for i in range(4)], dtype, "std")
+    scaled = b("Mul", data, std)
+    d_xy, d_wh = b.cols(scaled, 0, 2), b.cols(scaled, 2, 2)
+    anchor_c = centers(b, anchors) if fmt == "corner" else anchors
+    a_xy, a_wh = b.cols(anchor_c, 0, 2), b.cols(anchor_c, 2, 2)
+    centre = b("Add", b("Mul", d_xy, a_wh), a_xy)
+    clip = node.float("clip", -1.0)
+    if clip > 0:
+        d_wh = b("Min", d_wh, b.const(clip, dtype, "clip"))
+    half = b("Div", b("Mul", b("Exp", d_wh), a_wh), b.const(2.0, dtype, "two"))
+    return [b("Concat", b("Sub", centre, half), b("Add", centre, half), axis=-1,
+              out=node.outputs[0])]
+
+
+# --- region-of-interest pooling ----------------------------------------------------------------
+def _roi_parts(b: Builder, rois: str) -> tuple[str, str, str]:
+    """MXNet's rois are [batch_index, x1, y1, x2, y2]: (R,) int64 batch indices (clamped to
+    0; rows with a negative index give zeros in MXNet), the (R, 4) boxes, and a (R,) mask of
+    rows with a valid index."""
+    index = b.col(rois, 0)
+    valid = b("Not", b("Less", index, b.const(0.0, b.ctx.dtype(rois), "zero"), dtype=np.bool_),
+              dtype=np.bool_)
+    index = b("Max", b.cast(index, INT64), b.i64(0), dtype=INT64)
+    return index, b.cols(rois, 1, 4), valid
+
+
+def _zero_invalid_rois(b: Builder, pooled: str, valid: str, out: str) -> str:
+    mask = b.cast(b("Reshape", valid, b.i64([-1, 1, 1, 1])), b.ctx.dtype(pooled))
+    return b("Mul", pooled, mask, out=out)
+
+
+def _bilinear_roi_samples(b: Builder, data: str, index: str, ys: str, xs: str) -> str:
+    """Bilinear samples of (N, C, H, W) ``data`` at the grid ys (R, Sy) x xs (R, Sx) of ROI
+    r in image index[r], with MXNet's (caffe2's) border rules -> (R, Sy, Sx, C)."""
+    n, c, h, w = b.ctx.shape(data)
+    dtype = b.ctx.dtype(data)
+    zero, one = b.const(0.0, dtype, "zero"), b.const(1.0, dtype, "one")
+
+    def axis_taps(coord: str, size: int) -> tuple[str, str, str, str, str]:
+        inside = b("And", b("Not", b("Less", coord, b.const(-1.0, dtype, "minus_one"),
+                                     dtype=np.bool_), dtype=np.bool_),
+                   b("Not", b("Greater", coord, b.const(float(size), dtype, "size"),
+                              dtype=np.bool_), dtype=np.bool_), dtype=np.bool_)
+        coord = b("Max", coord, zero)
+        low = b("Floor", coord)
+        at_end = b("Not", b("Less", low, b.const(float(size - 1), dtype, "last"),
+                            dtype=np.bool_), dtype=np.bool_)
+        last = b.const(float(size - 1), dtype, "last")
+        low = b("Where", at_end, last, low, dtype=dtype)
+        high = b("Where", at_end, last, b("Add", low, one), dtype=dtype)
+        coord = b("Where", at_end, low, coord, dtype=dtype)
+        frac = b("Sub", coord, low)
+        return b.cast(low, INT64), b.cast(high, INT64), frac, b("Sub", one, frac), inside
+
+    y_lo, y_hi, ly, hy, y_in = axis_taps(ys, h)
+    x_lo, x_hi, lx, hx, x_in = axis_taps(xs, w)
+    table = b("Reshape", b("Transpose", data, perm=[0, 2, 3, 1]), b.i64([n * h * w, c]))
+    base = b("Reshape", b("Mul", index, b.i64(h * w), dtype=INT64), b.i64([-1, 1, 1]),
+             dtype=INT64)
+    total = None
+    for y_tap, wy in ((y_lo, hy), (y_hi, ly)):
+        row = b("Mul", b.unsqueeze(y_tap, [2]), b.i64(w), dtype=INT64)  # (R, Sy, 1)
+        for x_tap, wx in ((x_lo, hx), (x_hi, lx)):
+            flat = b("Add", b("Add", base, row, dtype=INT64), b.unsqueeze(x_tap, [1]),
+                     dtype=INT64)  # (R, Sy, Sx)
+            values = b("Gather", table, flat, axis=0)  # (R, Sy, Sx, C)
+            weight = b("Mul", b.unsqueeze(wy, [2]), b.unsqueeze(wx, [1]))
+            term = b("Mul", values, b.unsqueeze(weight, [-1]))
+            total = term if total is None else b("Add", total, term)
+    inside = b("And", b.unsqueeze(y_in, [2]), b.unsqueeze(x_in, [1]), dtype=np.bool_)
+    return b("Where", b.unsqueeze(inside, [-1]), total, zero, dtype=dtype)
+
+
+def _roi_align_decomposed(node: MxNode, ctx: ExportContext) -> str:
+    """ROIAlign as gathers, for opsets whose RoiAlign onnxruntime cannot run (22+), and for
+    what RoiAlign cannot express (position-sensitive pooling)."""
+    b = Builder(node, ctx)
+    data, rois = node.inputs[:2]
+    dtype = ctx.dtype(data)
+    _, channels, _, _ = ctx.shape(data)
+    pooled_h, pooled_w = (int(v) for v in node.tuple("pooled_size"))
+    ratio = node.int("sample_ratio", -1)
+    if ratio <= 0:
+        raise node.fail("ROIAlign with an adaptive sample_ratio (<= 0) needs onnxruntime's "
+                        "RoiAlign: export at opset 21 or lower, or set sample_ratio",
+                        opset=ctx.opset)
+    aligned = node.bool("aligned", False)
+    index, boxes, valid = _roi_parts(b, rois)
+    scaled = b("Mul", boxes, b.const(node.float("spatial_scale"), dtype, "scale"))
+    if aligned:
+        scaled = b("Sub", scaled, b.const(0.5, dtype, "half"))
+    start = b.cols(scaled, 0, 2)  # (R, 2): x, y
+    size = b("Sub", b.cols(scaled, 2, 2), start)
+    if not aligned:
+        size = b("Max", size, b.const(1.0, dtype, "one"))
+    bins = b("Div", size, b.const([pooled_w, pooled_h], dtype, "pooled"))
+
+    def grid(axis: int, pooled: int) -> str:
+        steps = np.array([p + (i + 0.5) / ratio for p in range(pooled) for i in range(ratio)],
+                         dtype)
+        return b("Add", b.cols(start, axis, 1),
+                 b("Mul", b.cols(bins, axis, 1), b.const(steps[None, :], dtype, "steps")))
+
+    xs, ys = grid(0, pooled_w), grid(1, pooled_h)  # (R, PW*g), (R, PH*g)
+    samples = _bilinear_roi_samples(b, data, index, ys, xs)  # (R, PH*g, PW*g, C)
+    blocks = b("Reshape", samples, b.i64([-1, pooled_h, ratio, pooled_w, ratio, channels]))
+    pooled = b("ReduceMean", blocks, b.i64([2, 4]), keepdims=0) if ctx.opset >= 18 else \
+        b("ReduceMean", blocks, axes=[2, 4], keepdims=0)  # (R, PH, PW, C)
+    if node.bool("position_sensitive", False):
+        # output channel k at bin (i, j) reads input channel k*PH*PW + i*PW + j
+        groups = channels // (pooled_h * pooled_w)
+        split = b("Reshape", pooled, b.i64([-1, pooled_h, pooled_w, groups,
+                                            pooled_h * pooled_w]))
+        pick = np.zeros((pooled_h, pooled_w, 1, pooled_h * pooled_w), dtype)
+        for i in range(pooled_h):
+            for j in range(pooled_w):
+                pick[i, j, 0, i * pooled_w + j] = 1
+        pooled = b("ReduceSum", b("Mul", split, b.const(pick, dtype, "pick")), b.i64([-1]),
+                   keepdims=0)
+    pooled = b("Transpose", pooled, perm=[0, 3, 1, 2])
+    return _zero_invalid_rois(b, pooled, valid, node.outputs[0])
+
+
+@register("_contrib_ROIAlign")
+def roi_align(node: MxNode, ctx: ExportContext) -> list[str]:
+    # onnxruntime has no kernel for RoiAlign-22: decomposed there, and for position-sensitive
+    # pooling, which RoiAlign cannot express.
+    if ctx.opset >= 22 or node.bool("position_sensitive", False) or (
+            node.bool("aligned", False) and ctx.opset < 16):
+        return [_roi_align_decomposed(node, ctx)]
+    b = Builder(node, ctx)
+    data, rois = node.inputs[:2]
+    attrs = {}
+    if node.bool("aligned", False):
+        attrs["coordinate_transformation_mode"] = "half_pixel"
+    elif ctx.opset >= 16:
+        attrs["coordinate_transformation_mode"] = "output_half_pixel"
+    index, boxes, valid = _roi_parts(b, rois)
+    pooled_h, pooled_w = (int(v) for v in node.tuple("pooled_size"))
+    pooled = b("RoiAlign", data, boxes, index, mode="avg", output_height=pooled_h,
+               output_width=pooled_w, sampling_ratio=max(node.int("sample_ratio", -1), 0),
+               spatial_scale=node.float("spatial_scale"), **attrs)
+    return [_zero_invalid_rois(b, pooled, valid, node.outputs[0])]
+
+
+def _roi_pool_decomposed(node: MxNode, ctx: ExportContext) -> str:
+    """MXNet's ROIPooling (max over each integer bin) as masked maxima, separably over the
+    width and then the height, for opsets whose MaxRoiPool onnxruntime cannot run."""
+    b = Builder(node, ctx)
+    data, rois = node.inputs[:2]
+    dtype = ctx.dtype(data)
+    _, _, height, width = ctx.shape(data)
+    pooled_h, pooled_w = (int(v) for v in node.tuple("pooled_size"))
+    index, boxes, valid = _roi_parts(b, rois)
+    scaled = b("Mul", boxes, b.const(node.float("spatial_scale"), dtype, "scale"))
+    # C's round (half away from zero), not ONNX's Round (half to even)
+    scaled = b("Mul", b("Sign", scaled), b("Floor", b("Add", b("Abs", scaled),
+                                                       b.const(0.5, dtype, "half"))))
+    start = b.cols(scaled, 0, 2)
+    size = b("Max", b("Add", b("Sub", b.cols(scaled, 2, 2), start),
+                      b.const(1.0, dtype, "one")), b.const(1.0, dtype, "one"))
+    bins = b("Div", size, b.const([pooled_w, pooled_h], dtype, "pooled"))
+
+    def masks(axis: int, pooled: int, extent: int) -> tuple[str, str]:
+        """(R, P, extent) bool: position inside bin p, and (R, P) bin is empty."""
+        p = b.const(np.arange(pooled, dtype=dtype)[None, :], dtype, "bins")
+        bin_size = b.cols(bins, axis, 1)
+        origin = b.cols(start, axis, 1)
+        low = b("Add", b("Floor", b("Mul", p, bin_size)), origin)
+        high = b("Add", b("Ceil", b("Mul", b("Add", p, b.const(1.0, dtype, "one")), bin_size)),
+                 origin)
+        low = b("Clip", low, b.const(0.0, dtype, "zero"), b.const(float(extent), dtype, "ext"))
+        high = b("Clip", high, b.const(0.0, dtype, "zero"), b.const(float(extent), dtype,
+                                                                    "ext"))
+        pos = b.const(np.arange(extent, dtype=dtype)[None, None, :], dtype, "pos")
+        inside = b("And", b("Not", b("Less", pos, b.unsqueeze(low, [-1]), dtype=np.bool_),
+                            dtype=np.bool_),
+                   b("Less", pos, b.unsqueeze(high, [-1]), dtype=np.bool_), dtype=np.bool_)
+        empty = b("Not", b("Greater", high, low, dtype=np.bool_), dtype=np.bool_)
+        return inside, empty
+
+    in_x, empty_x = masks(0, pooled_w, width)  # (R, PW, W)
+    in_y, empty_y = masks(1, pooled_h, height)  # (R, PH, H)
+    features = b("Gather", data, index, axis=0)  # (R, C, H, W)
+    floor = b.const(lowest(dtype), dtype, "lowest")
+    # max over w inside each width bin: (R, C, H, PW, W) -> (R, C, H, PW)
+    by_x = b("ReduceMax", b("Where", b("Reshape", in_x, b.i64([-1, 1, 1, pooled_w, width]),
+                                       dtype=np.bool_),
+                            b.unsqueeze(features, [3]), floor, dtype=dtype),
+             b.i64([4]), keepdims=0)
+    # then over h inside each height bin: (R, C, PH, H, PW) -> (R, C, PH, PW)
+    by_y = b("ReduceMax", b("Where", b("Reshape", in_y, b.i64([-1, 1, pooled_h, height, 1]),
+                                       dtype=np.bool_),
+                            b.unsqueeze(by_x, [2]), floor, dtype=dtype),
+             b.i64([3]), keepdims=0)
+    empty = b("Or", b("Reshape", empty_y, b.i64([-1, 1, pooled_h, 1]), dtype=np.bool_),
+              b("Reshape", empty_x, b.i64([-1, 1, 1, pooled_w]), dtype=np.bool_),
+              dtype=np.bool_)
+    pooled = b("Where", empty, b.const(0.0, dtype, "zero"), by_y, dtype=dtype)
+    return _zero_invalid_rois(b, pooled, valid, node.outputs[0])
+
+
+@register("ROIPooling")
+def roi_pooling(node: MxNode, ctx: ExportContext) -> list[str]:
+    if ctx.opset >= 22:  # onnxruntime has no MaxRoiPool-22 kernel
+        return [_roi_pool_decomposed(node, ctx)]
+    b = Builder(node, ctx)
+    index, boxes, valid = _roi_parts(b, node.inputs[1])
+    rois = b("Concat", b.unsqueeze(b.cast(index, ctx.dtype(node.inputs[1])), [-1]), boxes,
+             axis=-1)
+    pooled = b("MaxRoiPool", node.inputs[0], rois,
+               pooled_shape=[int(v) for v in node.tuple("pooled_size")],
+               spatial_scale=node.float("spatial_scale"))
+    return [_zero_invalid_rois(b, pooled, valid, node.outputs[0])]

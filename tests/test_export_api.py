@@ -174,15 +174,16 @@ def test_external_data_for_large_models(small_net, tmp_path, rng):
 
 def test_unsupported_ops_are_all_listed():
     data = mx.sym.var("data")
-    a = mx.sym.contrib.DeformablePSROIPooling if False else None  # noqa: F841
     x = mx.sym.Correlation(data, data, name="corr1")
     y = mx.sym.Correlation(x, x, name="corr2")
-    z = mx.sym.khatri_rao(y, y, name="kr")
+    z = mx.sym.contrib.count_sketch(mx.sym.flatten(y), mx.sym.var("h"), mx.sym.var("s"),
+                                    out_dim=4, name="sketch")
     with pytest.raises(serde.UnsupportedOperatorError) as info:
-        serde.onnx.to_onnx(z, {}, input_shapes={"data": (1, 2, 9, 9)})
+        serde.onnx.to_onnx(z, {}, input_shapes={"data": (1, 2, 9, 9), "h": (1, 225),
+                                                "s": (1, 225)})
     message = str(info.value)
-    assert info.value.ops == ["Correlation", "khatri_rao"]
-    for name in ("corr1", "corr2", "kr"):
+    assert info.value.ops == ["Correlation", "_contrib_count_sketch"]
+    for name in ("corr1", "corr2", "sketch"):
         assert name in message
     assert f"opset {DEFAULT_EXPORT_OPSET}" in message
 

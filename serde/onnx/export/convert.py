@@ -208,6 +208,9 @@ def symbol_to_onnx(sym: mx.sym.Symbol, arg_params: Mapping[str, Any],
             ctx.dtypes[name] = np.dtype(dtype)
     for name in var_names:
         ctx.reserve(name)
+    # What the caller gave is authoritative (MXNet's inference rewrites some input shapes,
+    # e.g. column_stack's 1-D inputs).
+    ctx.shapes.update({n: tuple(s) for n, s in shapes_in.items()})
 
     # Report every unsupported operator at once, before converting anything.
     unsupported = [(n["op"], n["name"]) for i, n in enumerate(nodes)

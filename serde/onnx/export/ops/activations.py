@@ -164,3 +164,27 @@ def clip(node: MxNode, ctx: ExportContext) -> list[str]:
 def hard_sigmoid(node: MxNode, ctx: ExportContext) -> list[str]:
     return ctx.emit("HardSigmoid", node.inputs[:1], node.outputs, name=node.name,
                     alpha=node.float("alpha", 0.2), beta=node.float("beta", 0.5))
+
+
+@register("softmin")
+def softmin(node: MxNode, ctx: ExportContext) -> list[str]:
+    """softmax(-x), with softmax's temperature, dtype and use_length."""
+    negated = ctx.emit1("Neg", node.inputs[:1], name=f"{node.name}_neg")
+    proxy = MxNode(node.name, node.op, node.attrs, [negated] + node.inputs[1:], node.outputs)
+    return _softmax_like(proxy, ctx, "Softmax")
+
+
+@register("softmax_cross_entropy")
+def softmax_cross_entropy(node: MxNode, ctx: ExportContext) -> list[str]:
+    """sum over the batch of -log softmax(data)[label], shape (1,)."""
+    data, label = node.inputs[:2]
+    log_p = ctx.emit1("LogSoftmax", [data], name=f"{node.name}_log_softmax", axis=-1)
+    index = ctx.emit1("Cast", [label], name=f"{node.name}_label", to=TensorProto.INT64,
+                      dtype=np.int64)
+    index = ctx.emit1("Unsqueeze", [index, ctx.add_int64([1], f"{node.name}_axis")],
+                      name=f"{node.name}_label_col", dtype=np.int64)
+    picked = ctx.emit1("GatherElements", [log_p, index], name=f"{node.name}_picked", axis=1)
+    total = ctx.emit1("ReduceSum", [picked], name=f"{node.name}_sum", keepdims=0)
+    negated = ctx.emit1("Neg", [total], name=f"{node.name}_neg")
+    return ctx.emit("Reshape", [negated, ctx.add_int64([1], f"{node.name}_shape")],
+                    node.outputs[:1], name=node.name)

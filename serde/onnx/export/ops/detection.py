@@ -15,60 +15,7 @@ from onnx import TensorProto, helper
 
 from ..context import ExportContext, MxNode
 from ..registry import register
-
-INT64 = np.dtype(np.int64)
-
-
-class Builder:
-    """Terse emission for the long node chains of this family: ``b("Add", x, y)``."""
-
-    def __init__(self, node: MxNode, ctx: ExportContext) -> None:
-        self.node, self.ctx = node, ctx
-
-    def __call__(self, op_type: str, *inputs: str, out: str | None = None,
-                 dtype: Any = None, **attrs: Any) -> str:
-        return self.ctx.emit1(op_type, list(inputs), out, name=f"{self.node.name}_{op_type}",
-                              dtype=dtype, **attrs)
-
-    def const(self, value: Any, dtype: Any, label: str = "c") -> str:
-        return self.ctx.add_const(np.asarray(value, dtype=dtype), f"{self.node.name}_{label}")
-
-    def i64(self, value: Any, label: str = "i") -> str:
-        return self.ctx.add_int64(value, f"{self.node.name}_{label}")
-
-    def cols(self, tensor: str, start: int, count: int = 1) -> str:
-        """Columns start..start+count of the last axis (the axis kept)."""
-        return self("Slice", tensor, self.i64([start]), self.i64([start + count]),
-                    self.i64([-1]))
-
-    def col(self, tensor: str, index: int) -> str:
-        """Column ``index`` of the last axis, the axis dropped."""
-        return self("Gather", tensor, self.i64(index), axis=-1)
-
-    def cast(self, tensor: str, dtype: Any) -> str:
-        dtype = np.dtype(dtype)
-        return self("Cast", tensor, to=helper.np_dtype_to_tensor_dtype(dtype), dtype=dtype)
-
-    def unsqueeze(self, tensor: str, axes: Sequence[int]) -> str:
-        return self("Unsqueeze", tensor, self.i64(list(axes)))
-
-    def positions(self, count: str) -> str:
-        """0 .. count-1 as int64, ``count`` a 0-d int64 tensor."""
-        return self("Range", self.i64(0), count, self.i64(1), dtype=INT64)
-
-    def dim(self, tensor: str, axis: int) -> str:
-        """Size of ``axis`` as a 0-d int64 tensor (runtime, so dynamic axes stay dynamic)."""
-        return self("Gather", self("Shape", tensor, dtype=INT64), self.i64(axis), axis=0,
-                    dtype=INT64)
-
-    def batch_gather(self, data: str, order: str) -> str:
-        """``data[b, order[b, i], ...]`` for (B, N, K) data and (B, M) int64 order."""
-        index = self.unsqueeze(order, [-1])
-        index = self("Expand", index, self("Concat", self("Shape", order, dtype=INT64),
-                                           self("Slice", self("Shape", data, dtype=INT64),
-                                                self.i64([2]), self.i64([3])),
-                                           axis=0, dtype=INT64), dtype=INT64)
-        return self("GatherElements", data, index, axis=1)
+from ._helpers import INT64, Builder
 
 
 def corners(b: Builder, boxes: str, center: bool) -> str:

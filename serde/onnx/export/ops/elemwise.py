@@ -59,12 +59,6 @@ def binary(node: MxNode, ctx: ExportContext) -> list[str]:
     return ctx.emit(_BINARY_OP[node.op], node.inputs[:2], node.outputs, name=node.name)
 
 
-@register("broadcast_mod", "_mod")
-def mod(node: MxNode, ctx: ExportContext) -> list[str]:
-    is_float = np.issubdtype(ctx.dtype(node.inputs[0]), np.floating)
-    return ctx.emit("Mod", node.inputs[:2], node.outputs, name=node.name, fmod=int(is_float))
-
-
 @register(*_COMPARE)
 def compare(node: MxNode, ctx: ExportContext) -> list[str]:
     op, negate = _COMPARE[node.op]

@@ -11,6 +11,7 @@ from onnx import TensorProto, helper
 
 from ..context import ExportContext, MxNode
 from ..registry import register
+from ._helpers import Builder
 
 
 def as_int64(ctx: ExportContext, node: MxNode, tensor: str, suffix: str = "idx") -> str:
@@ -192,3 +193,103 @@ def repeat(node: MxNode, ctx: ExportContext) -> list[str]:
     return ctx.emit("Reshape", [tiled, ctx.add_int64(list(ctx.shape(node.outputs[0])),
                                                      f"{node.name}_shape")],
                     node.outputs[:1], name=node.name)
+
+
+def _pick_index(b: Builder, node: MxNode, index: str, size: int) -> str:
+    mode = node.str("mode", "clip")
+    idx = b.cast(index, np.int64) if np.dtype(b.ctx.dtype(index)) != np.int64 else index
+    if mode == "wrap":
+        return b("Mod", idx, b.i64(size), fmod=0, dtype=np.int64)
+    return b("Clip", idx, b.i64(0), b.i64(size - 1), dtype=np.int64)
+
+
+@register("pick")
+def pick(node: MxNode, ctx: ExportContext) -> list[str]:
+    """data[..., index[...], ...] along ``axis`` (None: the flattened input)."""
+    b = Builder(node, ctx)
+    data, index = node.inputs[:2]
+    shape = list(ctx.shape(data))
+    axis = node.optional("axis") if "axis" in node.attrs else -1
+    keepdims = node.bool("keepdims", False)
+    if axis is None:
+        flat = b("Reshape", data, b.i64([1, -1]))
+        idx = _pick_index(b, node, b("Reshape", index, b.i64([1, -1])), int(np.prod(shape)))
+        picked = b("GatherElements", flat, idx, axis=1)
+        return [b("Reshape", picked, b.i64(list(ctx.shape(node.outputs[0]))))]
+    axis = int(axis) % len(shape)
+    idx = _pick_index(b, node, b.unsqueeze(index, [axis]) if len(ctx.shape(index)) <
+                      len(shape) else index, shape[axis])
+    picked = b("GatherElements", data, idx, axis=axis)
+    return [picked if keepdims else b("Squeeze", picked, b.i64([axis]))]
+
+
+@register("batch_take")
+def batch_take(node: MxNode, ctx: ExportContext) -> list[str]:
+    b = Builder(node, ctx)
+    data, index = node.inputs[:2]
+    idx = _pick_index(b, node, b.unsqueeze(index, [1]), ctx.shape(data)[1])
+    return [b("Squeeze", b("GatherElements", data, idx, axis=1), b.i64([1]))]
+
+
+@register("argmax_channel")
+def argmax_channel(node: MxNode, ctx: ExportContext) -> list[str]:
+    b = Builder(node, ctx)
+    index = b("ArgMax", node.inputs[0], axis=1, keepdims=0, dtype=np.int64)
+    return [b.cast(index, ctx.dtype(node.outputs[0]))]
+
+
+@register("sort")
+def sort(node: MxNode, ctx: ExportContext) -> list[str]:
+    data, axis = _sort_axis(ctx, node)
+    size = (ctx.shape(data) if data in ctx.shapes else ctx.shape(node.inputs[0]))[axis]
+    largest = int(not node.bool("is_ascend", True))
+    values, _ = ctx.emit("TopK", [data, ctx.add_int64([size], f"{node.name}_k")], 2,
+                         name=f"{node.name}_topk", axis=axis, largest=largest, sorted=1)
+    ctx.dtypes[values] = np.dtype(ctx.dtype(node.inputs[0]))
+    return [values]
+
+
+@register("_ravel_multi_index")
+def ravel_multi_index(node: MxNode, ctx: ExportContext) -> list[str]:
+    """(ndim, N) indices -> (N,) flat indices into ``shape``."""
+    b = Builder(node, ctx)
+    dims = [int(d) for d in node.tuple("shape")]
+    strides = np.cumprod([1] + dims[::-1][:-1])[::-1].astype(ctx.dtype(node.inputs[0]))
+    flat = b("MatMul", b.const(strides[None, :], ctx.dtype(node.inputs[0]), "strides"),
+             node.inputs[0])
+    return [b("Reshape", flat, b.i64([-1]))]
+
+
+@register("_unravel_index")
+def unravel_index(node: MxNode, ctx: ExportContext) -> list[str]:
+    """(N,) flat indices -> (ndim, N) indices into ``shape``."""
+    b = Builder(node, ctx)
+    dims = [int(d) for d in node.tuple("shape")]
+    strides = np.cumprod([1] + dims[::-1][:-1])[::-1]
+    idx = b.cast(node.inputs[0], np.int64)
+    rows = b.unsqueeze(idx, [0])
+    coords = b("Mod", b("Div", rows, b.i64(strides.reshape(-1, 1).tolist()), dtype=np.int64),
+               b.i64([[d] for d in dims]), fmod=0, dtype=np.int64)
+    return [b.cast(coords, ctx.dtype(node.outputs[0]))]
+
+
+@register("_contrib_boolean_mask")
+def boolean_mask(node: MxNode, ctx: ExportContext) -> list[str]:
+    """The slices of ``data`` along ``axis`` where ``index`` is non-zero (a data-dependent
+    length, as in MXNet)."""
+    b = Builder(node, ctx)
+    data, index = node.inputs[:2]
+    keep = b("Cast", index, to=TensorProto.BOOL, dtype=np.bool_)
+    return [b("Compress", data, keep, axis=node.int("axis", 0))]
+
+
+@register("diag")
+def diag(node: MxNode, ctx: ExportContext) -> list[str]:
+    from .numpy_ops import diagonal, make_diagonal
+
+    b = Builder(node, ctx)
+    data = node.inputs[0]
+    k = node.int("k", 0)
+    if len(ctx.shape(data)) == 1:
+        return [make_diagonal(b, data, k)]
+    return [diagonal(b, data, k, node.int("axis1", 0), node.int("axis2", 1))]

@@ -5,7 +5,7 @@ import numpy as np
 
 from ..context import ExportContext, MxNode
 from ..registry import register
-from ._helpers import scalar_const
+from ._helpers import Builder, scalar_const
 
 
 def _reshape(ctx: ExportContext, node: MxNode, tensor: str, shape: list[int], suffix: str) -> str:
@@ -130,3 +130,200 @@ def selfatt_valatt(node: MxNode, ctx: ExportContext) -> list[str]:
     return ctx.emit("Reshape", [moved, ctx.add_int64([seq, batch, heads * dim],
                                                      f"{node.name}_shape")],
                     node.outputs[:1], name=node.name)
+
+
+def _encdec_heads(ctx: ExportContext, node: MxNode, tensor: str, parts: int, part: int,
+                  label: str) -> str:
+    """(L, B, H*parts*D) interleaved per head -> (B*H, L, D) of ``part``."""
+    length, batch, width = ctx.shape(tensor)
+    heads = node.int("heads")
+    dim = width // (parts * heads)
+    split = _reshape(ctx, node, tensor, [length, batch, heads, parts, dim], f"{label}_split")
+    picked = ctx.emit1("Gather", [split, ctx.add_int64(part, f"{node.name}_{label}_part")],
+                       name=f"{node.name}_{label}_pick", axis=3,
+                       shape=(length, batch, heads, dim))
+    moved = ctx.emit1("Transpose", [picked], name=f"{node.name}_{label}_heads_first",
+                      perm=[1, 2, 0, 3], shape=(batch, heads, length, dim))
+    return _reshape(ctx, node, moved, [batch * heads, length, dim], f"{label}_merge")
+
+
+@register("_contrib_interleaved_matmul_encdec_qk")
+def encdec_qk(node: MxNode, ctx: ExportContext) -> list[str]:
+    queries, keys_values = node.inputs[:2]
+    heads = node.int("heads")
+    dim = ctx.shape(queries)[-1] // heads
+    query = _encdec_heads(ctx, node, queries, 1, 0, "q")
+    key = _encdec_heads(ctx, node, keys_values, 2, 0, "k")
+    scale = scalar_const(ctx, node, 1.0 / np.sqrt(dim), queries, "scale")
+    query = ctx.emit1("Mul", [query, scale], name=f"{node.name}_scaled", shape=ctx.shape(query))
+    return ctx.emit("MatMul", [query, _swap_last(ctx, node, key, "key_t")], node.outputs[:1],
+                    name=node.name)
+
+
+@register("_contrib_interleaved_matmul_encdec_valatt")
+def encdec_valatt(node: MxNode, ctx: ExportContext) -> list[str]:
+    keys_values, attention = node.inputs[:2]
+    heads = node.int("heads")
+    _, batch, width = ctx.shape(keys_values)
+    dim = width // (2 * heads)
+    length_q = ctx.shape(attention)[1]
+    value = _encdec_heads(ctx, node, keys_values, 2, 1, "v")
+    mixed = ctx.emit1("MatMul", [attention, value], name=f"{node.name}_matmul",
+                      shape=(batch * heads, length_q, dim))
+    split = _reshape(ctx, node, mixed, [batch, heads, length_q, dim], "unmerge")
+    moved = ctx.emit1("Transpose", [split], name=f"{node.name}_seq_first", perm=[2, 0, 1, 3],
+                      shape=(length_q, batch, heads, dim))
+    return ctx.emit("Reshape", [moved, ctx.add_int64([length_q, batch, heads * dim],
+                                                     f"{node.name}_shape")],
+                    node.outputs[:1], name=node.name)
+
+
+# --- _linalg_* (MXNet's BLAS/LAPACK wrappers over the last two axes) -------------------------
+def _maybe_t(b: Builder, tensor: str, flag: bool) -> str:
+    if not flag:
+        return tensor
+    rank = len(b.ctx.shape(tensor))
+    return b("Transpose", tensor, perm=list(range(rank - 2)) + [rank - 1, rank - 2])
+
+
+def _linalg_axis_check(node: MxNode, ctx: ExportContext) -> None:
+    axis = node.int("axis", -2)
+    rank = len(ctx.shape(node.inputs[0]))
+    if axis % rank != rank - 2:
+        raise node.fail("linalg ops over an axis other than -2 are not supported")
+
+
+@register("_linalg_gemm")
+def linalg_gemm(node: MxNode, ctx: ExportContext) -> list[str]:
+    """alpha * op(A) op(B) + beta * C."""
+    _linalg_axis_check(node, ctx)
+    b = Builder(node, ctx)
+    a, bb, c = node.inputs[:3]
+    dtype = ctx.dtype(a)
+    product = b("MatMul", _maybe_t(b, a, node.bool("transpose_a", False)),
+                _maybe_t(b, bb, node.bool("transpose_b", False)))
+    scaled = b("Mul", product, b.const(node.float("alpha", 1.0), dtype, "alpha"))
+    return [b("Add", scaled, b("Mul", c, b.const(node.float("beta", 1.0), dtype, "beta")))]
+
+
+@register("_linalg_syrk")
+def linalg_syrk(node: MxNode, ctx: ExportContext) -> list[str]:
+    """alpha * A A^T (or A^T A with transpose)."""
+    b = Builder(node, ctx)
+    a = node.inputs[0]
+    t = node.bool("transpose", False)
+    product = b("MatMul", _maybe_t(b, a, t), _maybe_t(b, a, not t))
+    return [b("Mul", product, b.const(node.float("alpha", 1.0), ctx.dtype(a), "alpha"))]
+
+
+def _triangle(b: Builder, tensor: str, lower: bool, offset: int = 0) -> str:
+    rows, cols = b.ctx.shape(tensor)[-2:]
+    mask = np.tri(rows, cols, offset, dtype=bool) if lower else \
+        ~np.tri(rows, cols, offset - 1, dtype=bool)
+    return b("Where", b.const(mask, np.bool_, "tri"), tensor,
+             b.const(0, b.ctx.dtype(tensor), "zero"), dtype=b.ctx.dtype(tensor))
+
+
+@register("_linalg_trmm")
+def linalg_trmm(node: MxNode, ctx: ExportContext) -> list[str]:
+    """alpha * op(A) B (or B op(A) with rightside), A triangular."""
+    b = Builder(node, ctx)
+    a, other = node.inputs[:2]
+    tri = _triangle(b, a, node.bool("lower", True))
+    b.ctx.shapes[tri] = b.ctx.shape(a)
+    tri = _maybe_t(b, tri, node.bool("transpose", False))
+    product = b("MatMul", other, tri) if node.bool("rightside", False) else \
+        b("MatMul", tri, other)
+    return [b("Mul", product, b.const(node.float("alpha", 1.0), ctx.dtype(a), "alpha"))]
+
+
+@register("_linalg_det")
+def linalg_det(node: MxNode, ctx: ExportContext) -> list[str]:
+    return ctx.emit("Det", node.inputs[:1], node.outputs[:1], name=node.name)
+
+
+@register("_linalg_slogdet")
+def linalg_slogdet(node: MxNode, ctx: ExportContext) -> list[str]:
+    b = Builder(node, ctx)
+    det = b("Det", node.inputs[0])
+    return [b("Sign", det, out=node.outputs[0]), b("Log", b("Abs", det), out=node.outputs[1])]
+
+
+def _diag_index(rows: int, cols: int, offset: int) -> list[int]:
+    if offset >= 0:
+        return [i * cols + i + offset for i in range(max(min(rows, cols - offset), 0))]
+    return [(i - offset) * cols + i for i in range(max(min(rows + offset, cols), 0))]
+
+
+def _flat_last_two(b: Builder, tensor: str) -> tuple[str, int, int]:
+    shape = list(b.ctx.shape(tensor))
+    rows, cols = shape[-2:]
+    return b("Reshape", tensor, b.i64(shape[:-2] + [rows * cols])), rows, cols
+
+
+@register("_linalg_extractdiag")
+def linalg_extractdiag(node: MxNode, ctx: ExportContext) -> list[str]:
+    b = Builder(node, ctx)
+    flat, rows, cols = _flat_last_two(b, node.inputs[0])
+    index = _diag_index(rows, cols, node.int("offset", 0))
+    return [b("Gather", flat, b.i64(index), axis=-1)]
+
+
+@register("_linalg_sumlogdiag")
+def linalg_sumlogdiag(node: MxNode, ctx: ExportContext) -> list[str]:
+    b = Builder(node, ctx)
+    flat, rows, cols = _flat_last_two(b, node.inputs[0])
+    diag = b("Gather", flat, b.i64(_diag_index(rows, cols, 0)), axis=-1)
+    return [b("ReduceSum", b("Log", diag), b.i64([-1]), keepdims=0)]
+
+
+def _scatter_matrix(b: Builder, values: str, size: int, index: list[int]) -> str:
+    """A (..., size, size) matrix holding ``values`` (..., n) at flat positions ``index``."""
+    dtype = b.ctx.dtype(values)
+    select = np.zeros((len(index), size * size), dtype)
+    select[np.arange(len(index)), index] = 1
+    shape = list(b.ctx.shape(values))
+    product = b("MatMul", values, b.const(select, dtype, "select"))
+    return b("Reshape", product, b.i64(shape[:-1] + [size, size]))
+
+
+@register("_linalg_makediag")
+def linalg_makediag(node: MxNode, ctx: ExportContext) -> list[str]:
+    b = Builder(node, ctx)
+    offset = node.int("offset", 0)
+    n = ctx.shape(node.inputs[0])[-1]
+    size = n + abs(offset)
+    return [_scatter_matrix(b, node.inputs[0], size, _diag_index(size, size, offset))]
+
+
+def _triangle_index(size: int, offset: int, lower: bool) -> list[int]:
+    """Flat positions of MXNet's packed triangle: row by row (lower), column by column (upper)."""
+    if lower:
+        return [int(i) for i in np.flatnonzero(np.tri(size, size, offset, dtype=bool))]
+    # the upper triangle is packed column by column
+    upper = ~np.tri(size, size, offset - 1, dtype=bool)
+    return [int(r * size + c) for c in range(size) for r in range(size) if upper[r, c]]
+
+
+@register("_linalg_extracttrian")
+def linalg_extracttrian(node: MxNode, ctx: ExportContext) -> list[str]:
+    b = Builder(node, ctx)
+    flat, rows, _ = _flat_last_two(b, node.inputs[0])
+    offset, lower = node.int("offset", 0), node.bool("lower", True)
+    if offset > 0:
+        lower = False
+    elif offset < 0:
+        lower = True
+    return [b("Gather", flat, b.i64(_triangle_index(rows, offset, lower)), axis=-1)]
+
+
+@register("_linalg_maketrian")
+def linalg_maketrian(node: MxNode, ctx: ExportContext) -> list[str]:
+    b = Builder(node, ctx)
+    offset, lower = node.int("offset", 0), node.bool("lower", True)
+    if offset > 0:
+        lower = False
+    elif offset < 0:
+        lower = True
+    size = ctx.shape(node.outputs[0])[-1]
+    return [_scatter_matrix(b, node.inputs[0], size, _triangle_index(size, offset, lower))]

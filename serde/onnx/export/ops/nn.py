@@ -5,7 +5,7 @@ import numpy as np
 
 from ..context import ExportContext, MxNode
 from ..registry import register
-from ._helpers import axes_input_or_attr, spatial
+from ._helpers import Builder, axes_input_or_attr, spatial
 
 
 def _check_layout(node: MxNode, rank: int) -> None:
@@ -29,7 +29,7 @@ def _conv_common(node: MxNode, default_no_bias: bool) -> tuple[int, list[str], l
     return rank, inputs, pads, attrs
 
 
-@register("Convolution")
+@register("Convolution", "Convolution_v1")
 def convolution(node: MxNode, ctx: ExportContext) -> list[str]:
     _, inputs, pads, attrs = _conv_common(node, default_no_bias=False)
     return ctx.emit("Conv", inputs, node.outputs, name=node.name, pads=pads + pads, **attrs)
@@ -50,7 +50,7 @@ def deconvolution(node: MxNode, ctx: ExportContext) -> list[str]:
     return ctx.emit("ConvTranspose", inputs, node.outputs, name=node.name, **attrs)
 
 
-@register("BatchNorm")
+@register("BatchNorm", "BatchNorm_v1", "_contrib_SyncBatchNorm", "_contrib_BatchNormWithReLU")
 def batch_norm(node: MxNode, ctx: ExportContext) -> list[str]:
     data, gamma, beta, mean, var = node.inputs[:5]
     axis = node.int("axis", 1)
@@ -61,9 +61,12 @@ def batch_norm(node: MxNode, ctx: ExportContext) -> list[str]:
         # MXNet ignores gamma and uses 1 when fix_gamma is set.
         channels = ctx.shape(gamma)[0]
         gamma = ctx.add_const(np.ones(channels, dtype=ctx.dtype(gamma)), f"{node.name}_ones")
-    outs = ctx.emit("BatchNormalization", [data, gamma, beta, mean, var], [node.outputs[0]],
-                    name=node.name, epsilon=node.float("eps", 1e-3),
-                    momentum=node.float("momentum", 0.9))
+    fused_relu = node.op == "_contrib_BatchNormWithReLU"
+    outs = ctx.emit("BatchNormalization", [data, gamma, beta, mean, var],
+                    1 if fused_relu else [node.outputs[0]], name=node.name,
+                    epsilon=node.float("eps", 1e-3), momentum=node.float("momentum", 0.9))
+    if fused_relu:
+        outs = ctx.emit("Relu", outs, [node.outputs[0]], name=f"{node.name}_relu")
     # Inference-mode BatchNorm exposes the saved mean and variance as its extra outputs.
     return outs + [mean, var][: len(node.outputs) - 1]
 
@@ -112,7 +115,7 @@ def _lp_powered(node: MxNode, ctx: ExportContext, data: str, p: int) -> str:
     return ctx.emit1("Pow", [data, exponent], name=f"{node.name}_powered")
 
 
-@register("Pooling")
+@register("Pooling", "Pooling_v1")
 def pooling(node: MxNode, ctx: ExportContext) -> list[str]:
     pool_type = node.str("pool_type", "max")
     if pool_type not in ("max", "avg", "sum", "lp"):
@@ -279,3 +282,135 @@ def l2_normalization(node: MxNode, ctx: ExportContext) -> list[str]:
     norm = ctx.emit1("Sqrt", [ctx.emit1("Add", [squares, eps], name=f"{node.name}_add_eps")],
                      name=f"{node.name}_norm")
     return ctx.emit("Div", [data, norm], node.outputs[:1], name=node.name)
+
+
+@register("GroupNorm")
+def group_norm(node: MxNode, ctx: ExportContext) -> list[str]:
+    """MXNet normalises (N, G, C/G * spatial) groups and scales per group (gamma, beta of
+    shape (num_groups,))."""
+    b = Builder(node, ctx)
+    data, gamma, beta = node.inputs[:3]
+    shape = list(ctx.shape(data))
+    groups = node.int("num_groups", 1)
+    dtype = ctx.dtype(data)
+    grouped = b("Reshape", data, b.i64([0, groups, -1]))
+    extra, attrs = axes_input_or_attr(ctx, node, [2], 18)
+    mean = b("ReduceMean", grouped, *extra, keepdims=1, **attrs)
+    centred = b("Sub", grouped, mean)
+    var = b("ReduceMean", b("Mul", centred, centred), *extra, keepdims=1, **attrs)
+    std = b("Sqrt", b("Add", var, b.const(node.float("eps", 1e-5), dtype, "eps")))
+    normed = b("Div", centred, std)
+    scale_shape = b.i64([1, groups, 1])
+    scaled = b("Add", b("Mul", normed, b("Reshape", gamma, scale_shape)),
+               b("Reshape", beta, scale_shape))
+    out = b("Reshape", scaled, b("Shape", data, dtype=np.int64), out=node.outputs[0])
+    del shape
+    if node.bool("output_mean_var", False):
+        return [out, b("Reshape", mean, b.i64([-1, groups])),
+                b("Reshape", std, b.i64([-1, groups]))][: len(node.outputs)]
+    return [out]
+
+
+def _mxnet_deform_offsets(node: MxNode, ctx: ExportContext, offset: str, pads: list[int]
+                          ) -> str:
+    """Offsets that make DeformConv sample as MXNet does. MXNet samples a point only when
+    0 <= y < H and 0 <= x < W (DeformConv: -1 < y < H) and clamps y in [H-1, H) to row H-1
+    (DeformConv blends it with a zero row): such points are moved to the last row/column
+    exactly, and invalid ones far outside, where DeformConv reads zeros."""
+    b = Builder(node, ctx)
+    _, _, height, width = ctx.shape(node.inputs[0])
+    _, channels, out_h, out_w = ctx.shape(offset)
+    kh, kw = (int(k) for k in node.tuple("kernel"))
+    sh, sw = spatial(node.tuple("stride", ()), 2, 1)
+    dh, dw = spatial(node.tuple("dilate", ()), 2, 1)
+    groups = channels // (2 * kh * kw)
+    dtype = ctx.dtype(offset)
+    taps = np.arange(kh * kw)
+    base_y = (np.arange(out_h)[None, :, None] * sh - pads[0]
+              + (taps // kw)[:, None, None] * dh).astype(dtype)
+    base_x = (np.arange(out_w)[None, None, :] * sw - pads[1]
+              + (taps % kw)[:, None, None] * dw).astype(dtype)
+    pairs = b("Reshape", offset, b.i64([-1, groups, kh * kw, 2, out_h, out_w]))
+
+    def fix(axis: int, base: np.ndarray, size: int) -> str:
+        delta = b("Squeeze", b("Slice", pairs, b.i64([axis]), b.i64([axis + 1]), b.i64([3])),
+                  b.i64([3]))
+        origin = b.const(np.broadcast_to(base, (kh * kw, out_h, out_w)), dtype, "base")
+        position = b("Add", delta, origin)
+        last = b.const(float(size - 1), dtype, "last")
+        clamped = b("Where", b("Less", position, last, dtype=np.bool_), delta,
+                    b("Sub", last, origin), dtype=dtype)
+        valid = b("And", b("Not", b("Less", position, b.const(0.0, dtype, "zero"),
+                                    dtype=np.bool_), dtype=np.bool_),
+                  b("Less", position, b.const(float(size), dtype, "size"), dtype=np.bool_),
+                  dtype=np.bool_)
+        return b("Where", valid, clamped, b.const(-1e5, dtype, "far"), dtype=dtype), valid
+
+    dy, valid_y = fix(0, base_y, height)
+    dx, valid_x = fix(1, base_x, width)
+    both = b("And", valid_y, valid_x, dtype=np.bool_)
+    far = b.const(-1e5, dtype, "far")
+    dy = b("Where", both, dy, far, dtype=dtype)
+    dx = b("Where", both, dx, far, dtype=dtype)
+    stacked = b("Concat", b.unsqueeze(dy, [3]), b.unsqueeze(dx, [3]), axis=3)
+    return b("Reshape", stacked, b.i64([-1, channels, out_h, out_w]))
+
+
+@register("_contrib_DeformableConvolution", "_contrib_ModulatedDeformableConvolution",
+          opset=(19, None))
+def deformable_convolution(node: MxNode, ctx: ExportContext) -> list[str]:
+    """ONNX DeformConv (opset 19): offsets in MXNet's (y, x) pair order; the modulated
+    version's mask is DeformConv's mask input."""
+    modulated = node.op == "_contrib_ModulatedDeformableConvolution"
+    data, offset = node.inputs[:2]
+    rest = node.inputs[2:]
+    mask = None
+    if modulated:
+        mask, rest = rest[0], rest[1:]
+    weight = rest[0]
+    bias = None if node.bool("no_bias", False) or len(rest) < 2 else rest[1]
+    kernel = node.tuple("kernel")
+    rank = len(kernel)
+    pads = spatial(node.tuple("pad", ()), rank, 0)
+    if not modulated:  # the modulated (v2) kernel samples as DeformConv does already
+        offset = _mxnet_deform_offsets(node, ctx, offset, pads)
+    inputs = [data, weight, offset, bias or "", mask or ""]
+    while inputs and not inputs[-1]:
+        inputs.pop()
+    return ctx.emit("DeformConv", inputs, node.outputs[:1], name=node.name,
+                    kernel_shape=list(kernel), strides=spatial(node.tuple("stride", ()), rank, 1),
+                    dilations=spatial(node.tuple("dilate", ()), rank, 1), pads=pads + pads,
+                    group=node.int("num_group", 1),
+                    offset_group=node.int("num_deformable_group", 1))
+
+
+@register("im2col")
+def im2col(node: MxNode, ctx: ExportContext) -> list[str]:
+    """(N, C, H, W) -> (N, C*kh*kw, L) patches: a grouped convolution with one-hot kernels."""
+    b = Builder(node, ctx)
+    data = node.inputs[0]
+    _, channels, *_ = ctx.shape(data)
+    kernel = [int(k) for k in node.tuple("kernel")]
+    rank = len(kernel)
+    taps = int(np.prod(kernel))
+    weight = np.zeros((channels * taps, 1, *kernel), ctx.dtype(data))
+    for c in range(channels):
+        for t in range(taps):
+            weight[c * taps + t, 0].flat[t] = 1
+    pads = spatial(node.tuple("pad", ()), rank, 0)
+    patches = b("Conv", data, b.const(weight, ctx.dtype(data), "one_hot"), kernel_shape=kernel,
+                strides=spatial(node.tuple("stride", ()), rank, 1),
+                dilations=spatial(node.tuple("dilate", ()), rank, 1), pads=pads + pads,
+                group=channels)
+    return [b("Reshape", patches, b.i64([0, channels * taps, -1]))]
+
+
+@register("col2im", opset=(18, None))
+def col2im(node: MxNode, ctx: ExportContext) -> list[str]:
+    b = Builder(node, ctx)
+    kernel = [int(k) for k in node.tuple("kernel")]
+    rank = len(kernel)
+    pads = spatial(node.tuple("pad", ()), rank, 0)
+    return [b("Col2Im", node.inputs[0], b.i64([int(v) for v in node.tuple("output_size")]),
+              b.i64(kernel), strides=spatial(node.tuple("stride", ()), rank, 1),
+              dilations=spatial(node.tuple("dilate", ()), rank, 1), pads=pads + pads)]

@@ -1,4 +1,4 @@
-"""Variable-length sequence ops: SequenceMask, SequenceReverse."""
+"""Variable-length sequence ops: SequenceMask, SequenceReverse, SequenceLast."""
 from __future__ import annotations
 
 import numpy as np
@@ -51,3 +51,33 @@ def sequence_reverse(node: MxNode, ctx: ExportContext) -> list[str]:
                         to=TensorProto.INT64, dtype=np.int64)
     return ctx.emit("ReverseSequence", [data, lengths], node.outputs[:1], name=node.name,
                     batch_axis=1, time_axis=0)
+
+
+@register("SequenceLast")
+def sequence_last(node: MxNode, ctx: ExportContext) -> list[str]:
+    """The last valid step of each sequence along ``axis`` (0 or 1)."""
+    data = node.inputs[0]
+    shape = ctx.shape(data)
+    axis = node.int("axis", 0) % len(shape)
+    if not node.bool("use_sequence_length", False):
+        last = ctx.add_int64(shape[axis] - 1, f"{node.name}_last")
+        return ctx.emit("Gather", [data, last], node.outputs[:1], name=node.name, axis=axis)
+    lengths = ctx.emit1("Cast", [node.inputs[1]], name=f"{node.name}_len", to=TensorProto.INT64,
+                        dtype=np.int64)
+    steps = ctx.emit1("Sub", [lengths, ctx.add_int64(1, f"{node.name}_one")],
+                      name=f"{node.name}_step", dtype=np.int64)
+    if axis == 1:  # (batch, time, ...): row b takes step steps[b]
+        data_bt = data
+    else:  # (time, batch, ...) -> (batch, time, ...)
+        perm = [1, 0] + list(range(2, len(shape)))
+        data_bt = ctx.emit1("Transpose", [data], name=f"{node.name}_bt", perm=perm)
+    index = ctx.emit1("Reshape", [steps, ctx.add_int64([-1, 1] + [1] * (len(shape) - 2),
+                                                       f"{node.name}_ishape")],
+                      name=f"{node.name}_index", dtype=np.int64)
+    rest = list(shape[2:]) if axis == 0 else list(shape[2:])
+    batch = shape[1] if axis == 0 else shape[0]
+    index = ctx.emit1("Expand", [index, ctx.add_int64([batch, 1] + rest, f"{node.name}_eshape")],
+                      name=f"{node.name}_index_b", dtype=np.int64)
+    picked = ctx.emit1("GatherElements", [data_bt, index], name=f"{node.name}_pick", axis=1)
+    return ctx.emit("Squeeze", [picked, ctx.add_int64([1], f"{node.name}_sq")],
+                    node.outputs[:1], name=node.name)

@@ -120,3 +120,73 @@ def adaptive_avg_pool(node: MxNode, ctx: ExportContext) -> list[str]:
     rows = ctx.add_const(_adaptive_matrix(height, out_h, dtype), f"{node.name}_rows")
     pooled_w = ctx.emit1("MatMul", [data, cols], name=f"{node.name}_pool_w")
     return ctx.emit("MatMul", [rows, pooled_w], node.outputs[:1], name=node.name)
+
+
+def _affine_grid(ctx: ExportContext, node: MxNode, theta: str, height: int, width: int) -> str:
+    """MXNet's affine grid: (N, 6) -> (N, 2, H, W) source coordinates in [-1, 1] (x, y)."""
+    dtype = ctx.dtype(theta)
+    xs = np.linspace(-1.0, 1.0, width) if width > 1 else np.array([-1.0])
+    ys = np.linspace(-1.0, 1.0, height) if height > 1 else np.array([-1.0])
+    gx, gy = np.meshgrid(xs, ys)
+    base = np.stack([gx.ravel(), gy.ravel(), np.ones(height * width)]).astype(dtype)  # (3, HW)
+    matrix = ctx.emit1("Reshape", [theta, ctx.add_int64([-1, 2, 3], f"{node.name}_theta_shape")],
+                       name=f"{node.name}_theta")
+    grid = ctx.emit1("MatMul", [matrix, ctx.add_const(base, f"{node.name}_base")],
+                     name=f"{node.name}_grid_flat")
+    return ctx.emit1("Reshape", [grid, ctx.add_int64([-1, 2, height, width],
+                                                     f"{node.name}_grid_shape")],
+                     name=f"{node.name}_grid")
+
+
+def _warp_grid(ctx: ExportContext, node: MxNode, flow: str) -> str:
+    """(N, 2, H, W) pixel offsets -> normalised source coordinates."""
+    _, _, height, width = ctx.shape(flow)
+    dtype = ctx.dtype(flow)
+    gx, gy = np.meshgrid(np.arange(width), np.arange(height))
+    base = np.stack([gx, gy])[None].astype(dtype)
+    scale = np.array([2.0 / max(width - 1, 1), 2.0 / max(height - 1, 1)],
+                     dtype).reshape(1, 2, 1, 1)
+    moved = ctx.emit1("Add", [flow, ctx.add_const(base, f"{node.name}_pixels")],
+                      name=f"{node.name}_moved")
+    scaled = ctx.emit1("Mul", [moved, ctx.add_const(scale, f"{node.name}_scale")],
+                       name=f"{node.name}_scaled")
+    return ctx.emit1("Sub", [scaled, scalar_const(ctx, node, 1.0, flow, "one")],
+                     name=f"{node.name}_grid")
+
+
+@register("GridGenerator")
+def grid_generator(node: MxNode, ctx: ExportContext) -> list[str]:
+    kind = node.str("transform_type", "affine")
+    if kind == "affine":
+        height, width = (int(v) for v in node.tuple("target_shape"))
+        grid = _affine_grid(ctx, node, node.inputs[0], height, width)
+    elif kind == "warp":
+        grid = _warp_grid(ctx, node, node.inputs[0])
+    else:
+        raise node.fail(f"GridGenerator transform_type {kind!r} is not supported")
+    return ctx.emit("Identity", [grid], node.outputs[:1], name=node.name)
+
+
+def _bilinear_sample(ctx: ExportContext, node: MxNode, data: str, grid: str, out: str) -> str:
+    """MXNet's bilinear sampler: (x, y) in [-1, 1] map to pixel centres corner to corner
+    (align_corners), zeros outside: ONNX GridSample on an (N, H, W, 2) grid."""
+    grid_last = ctx.emit1("Transpose", [grid], name=f"{node.name}_grid_nhwc", perm=[0, 2, 3, 1])
+    mode = "linear" if ctx.opset >= 20 else "bilinear"
+    return ctx.emit1("GridSample", [data, grid_last], out, name=node.name, align_corners=1,
+                     mode=mode, padding_mode="zeros")
+
+
+@register("BilinearSampler", opset=(16, None))
+def bilinear_sampler(node: MxNode, ctx: ExportContext) -> list[str]:
+    return [_bilinear_sample(ctx, node, node.inputs[0], node.inputs[1], node.outputs[0])]
+
+
+@register("SpatialTransformer", opset=(16, None))
+def spatial_transformer(node: MxNode, ctx: ExportContext) -> list[str]:
+    if node.str("transform_type", "affine") != "affine" or \
+            node.str("sampler_type", "bilinear") != "bilinear":
+        raise node.fail("SpatialTransformer supports the affine transform with the bilinear "
+                        "sampler only (MXNet's only choices)")
+    height, width = (int(v) for v in node.tuple("target_shape"))
+    grid = _affine_grid(ctx, node, node.inputs[1], height, width)
+    return [_bilinear_sample(ctx, node, node.inputs[0], grid, node.outputs[0])]

@@ -6,7 +6,7 @@ from onnx import helper
 
 from ..context import ExportContext, MxNode
 from ..registry import register
-from ._helpers import axes_input_or_attr
+from ._helpers import INT64, Builder, axes_input_or_attr
 
 
 @register("Flatten")
@@ -31,24 +31,73 @@ def stack(node: MxNode, ctx: ExportContext) -> list[str]:
     return ctx.emit("Concat", expanded, node.outputs, name=node.name, axis=axis)
 
 
-def _reshape_target(ctx: ExportContext, node: MxNode, data: str) -> list[int]:
-    """The target shape as an ONNX Reshape input: the inferred static shape, with the leading
-    axis kept dynamic (0 = copy) when it is a dynamic input axis carried through unchanged."""
-    in_shape = ctx.shape(data)
-    out_shape = list(ctx.shape(node.outputs[0]))
-    if ctx.has_dynamic_axes and in_shape and out_shape and in_shape[0] == out_shape[0]:
-        rest = int(np.prod(out_shape[1:])) if len(out_shape) > 1 else 1
-        in_rest = int(np.prod(in_shape[1:])) if len(in_shape) > 1 else 1
-        if rest == in_rest:
-            return [0] + out_shape[1:]
-    return out_shape
+def reshape_codes_target(b: Builder, data: str, codes: list[int], numpy: bool) -> str:
+    """The target of an MXNet reshape as an int64 tensor computed from the runtime shape, so
+    dynamic axes stay dynamic. Legacy ``Reshape`` codes: 0 copy, -1 infer, -2 copy the rest,
+    -3 merge two, -4 split one into the next two; ``_npx_reshape`` codes: -1 infer, -2 copy,
+    -3 drop a 1, -4 copy the rest, -5 merge two, -6 split one into the next two."""
+    shape = b("Shape", data, dtype=INT64)
+    rank = len(b.ctx.shape(data))
+    copy, rest, merge, split, drop = ((-2, -4, -5, -6, -3) if numpy else (0, -2, -3, -4, None))
+
+    def dim(i: int) -> str:
+        return b("Slice", shape, b.i64([i]), b.i64([i + 1]), dtype=INT64)
+
+    pieces: list[str] = []
+    i = k = 0
+    while k < len(codes):
+        code = codes[k]
+        if code == copy:
+            pieces.append(dim(i))
+            i += 1
+        elif code == rest:
+            pieces.append(b("Slice", shape, b.i64([i]), b.i64([rank]), dtype=INT64))
+            i = rank
+        elif code == merge:
+            pieces.append(b("Mul", dim(i), dim(i + 1), dtype=INT64))
+            i += 2
+        elif code == split:
+            first, second = codes[k + 1], codes[k + 2]
+            whole = dim(i)
+            if first == -1:
+                pieces += [b("Div", whole, b.i64([second]), dtype=INT64), b.i64([second])]
+            elif second == -1:
+                pieces += [b.i64([first]), b("Div", whole, b.i64([first]), dtype=INT64)]
+            else:
+                pieces += [b.i64([first]), b.i64([second])]
+            i += 1
+            k += 2
+        elif drop is not None and code == drop:
+            i += 1
+        else:  # a literal size or -1 (infer): ONNX reads both alike
+            pieces.append(b.i64([code]))
+            i += 1
+        k += 1
+    return b("Concat", *pieces, axis=0, dtype=INT64) if len(pieces) > 1 else pieces[0]
+
+
+def reshape_target(b: Builder, data: str, key: str, numpy: bool) -> str:
+    """MXNet's inferred output shape when every shape is static; else the codes computed on
+    the runtime shape (``reverse`` needs static shapes)."""
+    node, ctx = b.node, b.ctx
+    static = b.i64(list(ctx.shape(node.outputs[0])))
+    if not ctx.has_dynamic_axes:
+        return static
+    if node.bool("reverse", False):
+        raise node.fail("reshape with reverse=True needs static shapes; export without "
+                        "dynamic axes")
+    codes = [int(c) for c in node.tuple(key)]
+    return reshape_codes_target(b, data, codes, numpy)
 
 
 @register("Reshape")
 def reshape(node: MxNode, ctx: ExportContext) -> list[str]:
+    b = Builder(node, ctx)
     data = node.inputs[0]
-    target = ctx.add_int64(_reshape_target(ctx, node, data), f"{node.name}_shape")
-    return ctx.emit("Reshape", [data, target], node.outputs, name=node.name)
+    key = "shape" if node.has("shape") else "target_shape"
+    if key == "target_shape" or not node.has(key):  # deprecated form: the inferred shape
+        return [b("Reshape", data, b.i64(list(ctx.shape(node.outputs[0]))))]
+    return [b("Reshape", data, reshape_target(b, data, key, numpy=False), out=node.outputs[0])]
 
 
 @register("reshape_like")
@@ -234,3 +283,15 @@ def depth_to_space(node: MxNode, ctx: ExportContext) -> list[str]:
 def space_to_depth(node: MxNode, ctx: ExportContext) -> list[str]:
     return ctx.emit("SpaceToDepth", node.inputs[:1], node.outputs, name=node.name,
                     blocksize=node.int("block_size"))
+
+
+@register("amp_multicast")
+def amp_multicast(node: MxNode, ctx: ExportContext) -> list[str]:
+    """Every input cast to the dtype MXNet infers for its output (the widest float, or the
+    narrowest with cast_narrow)."""
+    outs = []
+    for tensor, out in zip(node.inputs, node.outputs, strict=False):
+        dtype = np.dtype(ctx.dtype(out))
+        outs.append(ctx.emit1("Cast", [tensor], out, name=f"{node.name}_cast",
+                              to=helper.np_dtype_to_tensor_dtype(dtype), dtype=dtype))
+    return outs

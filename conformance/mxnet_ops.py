@@ -7,10 +7,12 @@ and by onnxruntime on the exported model, at every opset asked for.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import mxnet as mx
@@ -37,6 +39,7 @@ class OpCase:
     rtol: float = 1e-4
     atol: float = 1e-5
     dynamic_batch: bool = False
+    check_batch: int = 5  # the batch a dynamic-batch export is checked at
     tags: tuple[str, ...] = field(default_factory=tuple)
     #: How outputs are compared with MXNet's: "values" (allclose), or, for random ops whose
     #: values cannot match, "distribution" (shape, dtype and a two-sample Kolmogorov-Smirnov
@@ -1001,7 +1004,8 @@ def ks_two_sample(a: np.ndarray, b: np.ndarray, alpha: float = 1e-6) -> tuple[fl
     return stat, limit
 
 
-def run_case(case_: OpCase, opset: int, ctx: mx.Context, seed: int = 0) -> dict[str, Any]:
+def run_case(case_: OpCase, opset: int, ctx: mx.Context, seed: int = 0,
+             roundtrip: bool = False) -> dict[str, Any]:
     """Export one case at ``opset`` and compare onnxruntime with MXNet's forward."""
     import onnxruntime as ort
 
@@ -1021,7 +1025,7 @@ def run_case(case_: OpCase, opset: int, ctx: mx.Context, seed: int = 0) -> dict[
                                opset_version=opset, dynamic_batch=case_.dynamic_batch)
         if case_.dynamic_batch:  # check a batch other than the traced one
             params = {**arg, **aux}  # exported as initializers: keep their values
-            values = {**make_inputs(case_, rng, batch=5), **params}
+            values = {**make_inputs(case_, rng, batch=case_.check_batch), **params}
             arg, aux, data = _split_params(case_, sym, values)
         expected = mxnet_forward(sym, values, ctx)
         session = ort.InferenceSession(model.SerializeToString(),
@@ -1059,17 +1063,100 @@ def run_case(case_: OpCase, opset: int, ctx: mx.Context, seed: int = 0) -> dict[
                   status="wrong-result" if problems else "pass")
     if problems:
         record["message"] = "; ".join(problems)[:500]
+    elif roundtrip and case_.compare == "values":
+        record.update(roundtrip_through_importer(case_, model, data, expected, ctx))
     return record
+
+
+def roundtrip_through_importer(case_: OpCase, model: Any, data: dict[str, np.ndarray],
+                               expected: list[np.ndarray], ctx: mx.Context) -> dict[str, Any]:
+    """The second check: our importer's MXNet graph of the exported file, run by MXNet,
+    against the original MXNet forward (same tolerance)."""
+    import serde
+
+    try:
+        # the feed's shapes fix the dynamic dims, as a caller of import_model would
+        sym, params = serde.import_model(model, output_format="symbolic",
+                                         input_shapes={n: v.shape for n, v in data.items()})
+        arg, aux = serde.split_params(sym, params)
+        args = {**{k: v.as_in_context(ctx) for k, v in arg.items()},
+                **{n: mx.nd.array(v, ctx=ctx, dtype=v.dtype) for n, v in data.items()
+                   if n in sym.list_arguments()}}
+        exe = sym.bind(ctx, args=args, aux_states={k: v.as_in_context(ctx)
+                                                   for k, v in aux.items()}, grad_req="null")
+        got = [o.asnumpy() for o in exe.forward(is_train=False)]
+    except Exception as err:
+        return {"roundtrip": "error", "roundtrip_message": f"{type(err).__name__}: {err}"[:300]}
+    worst = 0.0
+    for g, w in zip(got, expected, strict=False):
+        if g.shape != w.shape or not np.allclose(g.astype(np.float64), w.astype(np.float64),
+                                                 rtol=case_.rtol, atol=case_.atol,
+                                                 equal_nan=True):
+            return {"roundtrip": "wrong-result",
+                    "roundtrip_message": f"shape {g.shape} vs {w.shape}" if g.shape != w.shape
+                    else f"max abs error {error_stats(g, w)[0]:.3g}"}
+        worst = max(worst, error_stats(g, w)[0])
+    if len(got) != len(expected):
+        return {"roundtrip": "wrong-result",
+                "roundtrip_message": f"{len(got)} outputs, MXNet has {len(expected)}"}
+    return {"roundtrip": "pass", "roundtrip_max_abs_err": worst}
+
+
+def _batch_variant(case_: OpCase) -> OpCase | None:
+    """The same case exported with a dynamic first axis and run at another batch, where MXNet
+    itself accepts that batch (a fixed reshape may not)."""
+    import dataclasses
+
+    data = {n: spec for n, spec in case_.inputs.items() if n not in case_.params}
+    if case_.dynamic_batch or not data or any(len(spec[0]) == 0 for spec in data.values()):
+        return None
+    first = next(iter(data.values()))[0][0]
+    for batch in (first + 1, 2 * first, first + 2):
+        shapes = {n: ((batch,) + tuple(spec[0][1:])) if n in data else tuple(spec[0])
+                  for n, spec in case_.inputs.items()}
+        try:
+            sym = build_symbol(case_)
+            _, out_shapes, _ = sym.infer_shape(**shapes)
+        except Exception:
+            continue
+        if out_shapes and all(s is not None for s in out_shapes):
+            return dataclasses.replace(case_, id=f"{case_.id}~dynamic_batch", dynamic_batch=True,
+                                       check_batch=batch)
+    return None
+
+
+#: Every case, and the dynamic-first-axis variant of each case that has a batch to vary.
+ALL_CASES: list[OpCase] = []
+
+
+def all_cases() -> list[OpCase]:
+    if not ALL_CASES:
+        for c in CASES:
+            ALL_CASES.append(c)
+            variant = _batch_variant(c)
+            if variant is not None:
+                ALL_CASES.append(variant)
+    return ALL_CASES
+
+
+EXPECTED_FILE = Path(__file__).resolve().parent / "expected_failures" / "mxnet_ops.jsonc"
+EXPECTED_HEADER = """Expected failures of the single-op export suite (python -m conformance.mxnet_ops).
+One entry per case@opset: "case": "reason". The suite fails on an unexpected failure and on
+an unexpected pass; --update-expected keeps existing reasons and adds generated ones."""
 
 
 def main(argv: list[str] | None = None) -> int:
     from serde.onnx.export.registry import DEFAULT_EXPORT_OPSET, MIN_EXPORT_OPSET
 
+    from ._suite import read_expected, reason_for, write_expected
+
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--opsets", default="all",
                         help="comma-separated opsets, or 'all' (13..default)")
     parser.add_argument("--ctx", default="cpu", choices=["cpu", "gpu"])
-    parser.add_argument("--filter", default="", help="substring of case ids to run")
+    parser.add_argument("--filter", default="", help="regular expression on case ids")
+    parser.add_argument("--update-expected", action="store_true",
+                        help="rewrite the expected-failure file from this run")
     args = parser.parse_args(argv)
     if args.ctx == "gpu" and mx.context.num_gpus() == 0:
         print("no GPU: the gpu run of mxnet_ops is skipped")
@@ -1078,16 +1165,42 @@ def main(argv: list[str] | None = None) -> int:
     opsets = (list(range(MIN_EXPORT_OPSET, DEFAULT_EXPORT_OPSET + 1)) if args.opsets == "all"
               else [int(o) for o in args.opsets.split(",")])
     from tqdm import tqdm
-    work = [(c, o) for c in CASES if args.filter in c.id for o in opsets if c.covers(o)]
-    records = [run_case(c, o, ctx) for c, o in tqdm(work, desc="mxnet ops", unit="case")]
+    pattern = re.compile(args.filter)
+    work = [(c, o) for c in all_cases() if pattern.search(c.id) for o in opsets if c.covers(o)]
+    # One round trip through our importer per case, at the newest opset it runs at.
+    newest = {c.id: max(o for cc, o in work if cc.id == c.id) for c, _ in work}
+    records = [run_case(c, o, ctx, roundtrip=o == newest[c.id])
+               for c, o in tqdm(work, desc="mxnet ops", unit="case", mininterval=5.0)]
     for r in records:
         r["ctx"] = args.ctx
     path = write_results(records, results_path("mxnet_ops", args.ctx))
-    failed = [r for r in records if r["status"] != "pass"]
-    for r in failed:
-        print(f"FAIL {r['case']}: {r['status']}: {r.get('message', '')}")
-    print(f"{len(records) - len(failed)} passed, {len(failed)} failed ({path})")
-    return 1 if failed else 0
+    from .mxnet_inventory import write_inventory
+    write_inventory()
+    expected = read_expected(EXPECTED_FILE)
+    known = expected.setdefault(args.ctx, {})
+    failing = {r["case"]: r for r in records if r["status"] != "pass"}
+    ran = {r["case"] for r in records}
+    unexpected_fail = sorted(c for c in failing if c not in known)
+    unexpected_pass = sorted(c for c in ran if c in known and c not in failing)
+    trips = [r for r in records if "roundtrip" in r]
+    trip_pass = sum(r["roundtrip"] == "pass" for r in trips)
+    print(f"{len(records) - len(failing)} passed, {len(failing)} failed "
+          f"({len(failing) - len(unexpected_fail)} expected); importer round trip "
+          f"{trip_pass}/{len(trips)} ({path})")
+    if args.update_expected:
+        kept = {c: why for c, why in known.items() if c in failing or c not in ran}
+        for case_id in unexpected_fail:
+            kept[case_id] = reason_for(failing[case_id])
+        expected[args.ctx] = kept
+        write_expected(EXPECTED_FILE, expected, EXPECTED_HEADER)
+        print(f"expected failures rewritten: {EXPECTED_FILE} ({len(kept)} entries)")
+        return 0
+    for case_id in unexpected_fail[:60]:
+        r = failing[case_id]
+        print(f"UNEXPECTED FAIL {case_id}: {r['status']}: {r.get('message', '')[:200]}")
+    for case_id in unexpected_pass[:60]:
+        print(f"UNEXPECTED PASS {case_id}: remove it from {EXPECTED_FILE.name}")
+    return 1 if unexpected_fail or unexpected_pass else 0
 
 
 if __name__ == "__main__":

@@ -122,6 +122,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
                 "`conformance/report/suites.py`): "
                 + ", ".join(f"`{n}`" for n in summary["unregistered_results"])]
     out += ["", *_import_section(summary), "", *_export_section(summary), "",
+            *_inventory_section(summary), "",
             *_accuracy_section(summary), "", *_zoo_section(summary), "",
             *_history_section(summary), ""]
     return "\n".join(out)
@@ -178,6 +179,27 @@ def _export_section(summary: dict[str, Any]) -> list[str]:
              f"{r['passed']}/{r['total']}" if r["total"] else "—", " · ".join(r["notes"])]
             for r in matrix["rows"]]
     return out + table(header, rows)
+
+
+def _inventory_section(summary: dict[str, Any]) -> list[str]:
+    inventory = summary.get("inventory")
+    if not inventory:
+        return []
+    counts = inventory["counts"]
+    out = ["## MXNet operator inventory", "",
+           f"Every canonical operator MXNet {summary['versions'].get('mxnet', '')} registers "
+           "(aliases counted once): "
+           + ", ".join(f"{n} {status}" for status, n in counts.items())
+           + ". *Not applicable*: ops that cannot be part of an exported inference graph, each "
+           "with its reason (`serde/onnx/export/not_applicable.py`). *Missing*: ops an "
+           "inference graph could hold that have no converter yet.", ""]
+    missing = [r for r in inventory["ops"] if r["status"] == "missing"]
+    if missing:
+        out += ["Missing: " + ", ".join(f"`{r['op']}`" for r in missing), ""]
+    out += ["<details><summary>Not applicable, with reasons</summary>", ""]
+    out += table(["op", "reason"], [[f"`{r['op']}`", r["reason"]] for r in inventory["ops"]
+                                    if r["status"] == "not applicable"])
+    return out + ["", "</details>"]
 
 
 def _accuracy_section(summary: dict[str, Any]) -> list[str]:

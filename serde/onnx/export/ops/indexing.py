@@ -183,6 +183,9 @@ def repeat(node: MxNode, ctx: ExportContext) -> list[str]:
     if axis is None:  # MXNet repeats the flattened input
         shape, axis = [int(np.prod(shape))], 0
     axis = int(axis) % len(shape)
+    out_shape = list(ctx.shape(node.outputs[0]))
+    if ctx.has_dynamic_axes and axis > 0 and node.optional("axis") is not None:
+        shape, out_shape = [0] + shape[1:], [0] + out_shape[1:]  # 0: copy the (dynamic) batch
     expanded = ctx.emit1("Reshape", [data, ctx.add_int64(shape[:axis + 1] + [1] + shape[axis + 1:],
                                                          f"{node.name}_expanded_shape")],
                          name=f"{node.name}_expand")
@@ -190,8 +193,7 @@ def repeat(node: MxNode, ctx: ExportContext) -> list[str]:
     reps[axis + 1] = repeats
     tiled = ctx.emit1("Tile", [expanded, ctx.add_int64(reps, f"{node.name}_reps")],
                       name=f"{node.name}_tile")
-    return ctx.emit("Reshape", [tiled, ctx.add_int64(list(ctx.shape(node.outputs[0])),
-                                                     f"{node.name}_shape")],
+    return ctx.emit("Reshape", [tiled, ctx.add_int64(out_shape, f"{node.name}_shape")],
                     node.outputs[:1], name=node.name)
 
 

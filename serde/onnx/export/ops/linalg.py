@@ -32,11 +32,16 @@ def dot(node: MxNode, ctx: ExportContext) -> list[str]:
         raise node.fail("dot with a sparse forward_stype is not supported")
     a, b = node.inputs[:2]
     sa, sb = list(ctx.shape(a)), list(ctx.shape(b))
+    # a dynamic leading axis of ``a`` (the batch) stays the leading axis of the product
+    lead = -1 if ctx.has_dynamic_axes and len(sa) >= 2 and not node.bool("transpose_a", False) \
+        else None
     if node.bool("transpose_a", False):
         a2 = _swap_last(ctx, node, _reshape(ctx, node, a, [sa[0], int(np.prod(sa[1:]))], "a2"),
                         "a_t")
     else:
         a2 = _reshape(ctx, node, a, [int(np.prod(sa[:-1])), sa[-1]], "a2")
+        if lead is not None and a2 != a:  # the batch stays the leading axis of the product
+            ctx.nodes[-1].input[1] = ctx.add_int64([-1, sa[-1]], f"{node.name}_a2_dynamic")
     if node.bool("transpose_b", False):
         b2 = _swap_last(ctx, node, _reshape(ctx, node, b, [int(np.prod(sb[:-1])), sb[-1]], "b2"),
                         "b_t")
@@ -47,7 +52,8 @@ def dot(node: MxNode, ctx: ExportContext) -> list[str]:
     if out_shape == [rows, cols]:
         return ctx.emit("MatMul", [a2, b2], node.outputs[:1], name=node.name)
     product = ctx.emit1("MatMul", [a2, b2], name=f"{node.name}_matmul", shape=(rows, cols))
-    return ctx.emit("Reshape", [product, ctx.add_int64(out_shape, f"{node.name}_shape")],
+    target = out_shape if lead is None else [lead] + out_shape[1:]
+    return ctx.emit("Reshape", [product, ctx.add_int64(target, f"{node.name}_shape")],
                     node.outputs[:1], name=node.name)
 
 

@@ -40,6 +40,10 @@ class OpCase:
     atol: float = 1e-5
     dynamic_batch: bool = False
     check_batch: int = 5  # the batch a dynamic-batch export is checked at
+    #: Only these opsets (the dtype variants run at the oldest, a middle and the default).
+    only_opsets: tuple[int, ...] | None = None
+    #: Whether dtype variants are generated (off for ops MXNet crashes on in other dtypes).
+    dtype_variants: bool = True
     tags: tuple[str, ...] = field(default_factory=tuple)
     #: How outputs are compared with MXNet's: "values" (allclose), or, for random ops whose
     #: values cannot match, "distribution" (shape, dtype and a two-sample Kolmogorov-Smirnov
@@ -47,10 +51,14 @@ class OpCase:
     compare: str = "values"
 
     def covers(self, opset: int) -> bool:
+        if self.only_opsets is not None and opset not in self.only_opsets:
+            return False
         return self.min_opset <= opset and (self.max_opset is None or opset <= self.max_opset)
 
 
 def _fn(op: str) -> Callable[..., mx.sym.Symbol]:
+    if op.startswith("json:"):  # ops whose Symbol function cannot build them
+        return _json_op(op[5:])
     for namespace in (mx.sym, mx.sym._internal, mx.sym.contrib, mx.sym.random):
         if hasattr(namespace, op):
             return getattr(namespace, op)
@@ -84,7 +92,7 @@ def case(case_id: str, op: str, inputs: dict[str, Any], *, params: tuple[str, ..
     """Register a case calling ``mx.sym.<call or op>(*vars, **attrs)``."""
     options = {k: kwargs.pop(k) for k in list(kwargs)
                if k in ("min_opset", "max_opset", "input_dtype", "rtol", "atol", "dynamic_batch",
-                        "tags", "compare")}
+                        "tags", "compare", "dtype_variants")}
     by_name = kwargs.pop("by_name", False)  # inputs passed as keywords (aux states by name)
     attrs = kwargs
     names = list(inputs)
@@ -477,6 +485,13 @@ case("roi_align_position_sensitive", "_contrib_ROIAlign",
      {"data": (2, 8, 10, 10), "rois": ((3, 5), "rois:2:20")}, call="ROIAlign",
      pooled_size=(2, 2), spatial_scale=0.5, sample_ratio=2, position_sensitive=True)
 
+case("psroi_pooling", "_contrib_PSROIPooling",
+     {"data": (2, 18, 10, 12), "rois": ((4, 5), "rois:2:20")}, call="PSROIPooling",
+     spatial_scale=0.5, output_dim=2, pooled_size=3)
+case("psroi_pooling_groups", "_contrib_PSROIPooling",
+     {"data": (1, 12, 8, 8), "rois": ((3, 5), "rois:1:16")}, call="PSROIPooling",
+     spatial_scale=0.5, output_dim=3, pooled_size=4, group_size=2)
+
 # --- recurrent --------------------------------------------------------------------------------
 
 
@@ -810,6 +825,17 @@ case("linalg_maketrian_upper", "_linalg_maketrian", {"a": (6,)}, call="linalg_ma
      lower=False, offset=1)
 case("boolean_mask", "_contrib_boolean_mask", {"data": (5, 3), "index": ((5,), "binary")},
      call="boolean_mask")
+case("scatter_nd", "scatter_nd", {"data": (4, 3), "idx": ((2, 4), "distinct_cells:3:5")},
+     shape=(3, 5, 3))
+case("np_around", "_npi_around", {"data": X4}, decimals=2, atol=1e-4)
+case("np_around_0", "_npi_around", {"data": X4})
+case("np_diagflat", "_np_diagflat", {"data": (2, 2)}, k=1)
+case("np_norm_fro", "_npi_norm", {"data": (3, 4)}, ord=2, flag=-2)
+case("np_norm_axis_fro", "_npi_norm", {"data": (2, 3, 4)}, ord=2, axis=(1, 2), flag=1)
+for order in (1, 2, 3):
+    case(f"np_norm_vector_ord{order}", "_npi_norm", {"data": (3, 4)}, ord=order, axis=(1,),
+         flag=0, keepdims=True)
+
 # --- creation by MXNet's own evaluation ------------------------------------------------------------
 case("full", "_full", {}, call="full", shape=(2, 3), val=1.5)
 case("eye", "_eye", {}, call="eye", N=3, M=4, k=-1)
@@ -930,6 +956,11 @@ def make_inputs(case_: OpCase, rng: np.random.Generator, batch: int | None = Non
             low = centre + rng.uniform(-1.5, 0.0, shape[:-1] + (2,))
             value[..., cols + 1:cols + 3] = low
             value[..., cols + 3:cols + 5] = low + rng.uniform(0.8, 3.0, shape[:-1] + (2,))
+        elif gen.startswith("distinct_cells:"):
+            # (ndim, M) indices of M different cells of an (a, b) grid (no scatter collisions)
+            rows, cols = (int(v) for v in gen.split(":")[1:])
+            cells = rng.permutation(rows * cols)[: shape[1]]
+            value = np.stack([cells // cols, cells % cols])
         elif gen == "anchors":  # corner boxes in [0, 1], overlapping
             low = rng.uniform(0.0, 0.6, shape[:-1] + (2,))
             value = np.concatenate([low, low + rng.uniform(0.1, 0.4, shape[:-1] + (2,))], -1)
@@ -1125,7 +1156,49 @@ def _batch_variant(case_: OpCase) -> OpCase | None:
     return None
 
 
-#: Every case, and the dynamic-first-axis variant of each case that has a batch to vary.
+_FLOAT_GENS = ("normal", "positive", "unit", "above1")
+_INT_GENS = ("int", "small_int", "binary", "positive_int")
+DTYPE_VARIANT_OPSETS = (13, 17, 28)
+
+
+def _dtype_variants(case_: OpCase) -> list[OpCase]:
+    """The case in the other dtypes MXNet runs it in: float16/float64 for float inputs,
+    int32/int64 (and uint8 for non-negative values) for integer-valued inputs."""
+    import dataclasses
+
+    if not case_.dtype_variants or case_.compare != "values" or \
+            case_.input_dtype != "float32" or not case_.inputs or \
+            any(len(spec) > 2 for spec in case_.inputs.values()):
+        return []
+    gens = [spec[1] for spec in case_.inputs.values()]
+    if all(g in _FLOAT_GENS for g in gens):
+        dtypes = ["float16", "float64"]
+    elif all(g in _INT_GENS or g.startswith("range:") for g in gens):
+        dtypes = ["int32", "int64"]
+        if all(g in ("binary", "positive_int") or (g.startswith("range:") and
+                                                     int(g.split(":")[1]) >= 0) for g in gens):
+            dtypes.append("uint8")
+    else:
+        return []
+    variants = []
+    for dtype in dtypes:
+        loose = dtype == "float16"
+        variant = dataclasses.replace(
+            case_, id=f"{case_.id}~{dtype}", input_dtype=dtype, only_opsets=DTYPE_VARIANT_OPSETS,
+            rtol=max(case_.rtol, 1e-2) if loose else case_.rtol,
+            atol=max(case_.atol, 1e-2) if loose else case_.atol)
+        try:  # MXNet itself must run the op in this dtype (many CPU kernels are float32 only)
+            values = make_inputs(variant, np.random.default_rng(0))
+            outputs = mxnet_forward(build_symbol(variant), values, mx.cpu())
+        except Exception:
+            continue
+        if all(np.all(np.isfinite(o.astype(np.float64))) for o in outputs):
+            variants.append(variant)
+    return variants
+
+
+#: Every case, the dynamic-first-axis variant of each case that has a batch to vary, and the
+#: dtype variants MXNet can run.
 ALL_CASES: list[OpCase] = []
 
 
@@ -1136,6 +1209,7 @@ def all_cases() -> list[OpCase]:
             variant = _batch_variant(c)
             if variant is not None:
                 ALL_CASES.append(variant)
+            ALL_CASES.extend(_dtype_variants(c))
     return ALL_CASES
 
 

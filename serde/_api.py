@@ -12,12 +12,13 @@ import onnx
 
 from . import _export
 from ._io import atomic_write
-from .errors import InvalidModelError, SerdeError
+from .errors import InvalidModelError, SerdeError, guarded
 from .onnx.export.convert import PROTOBUF_LIMIT_BYTES, check_onnx_model, model_bytes, symbol_to_onnx
 
 OUTPUT_FORMATS = ("onnx", "coreml")
 
 
+@guarded
 def to_onnx(obj: Any, params: Any = None, *, input_format: str | None = None,
             input_shapes: Any = None, input_types: Any = None,
             input_names: Sequence[str] | None = None, opset_version: int | None = None,
@@ -50,6 +51,7 @@ def to_onnx(obj: Any, params: Any = None, *, input_format: str | None = None,
                           check=check)
 
 
+@guarded
 def save_onnx(model: onnx.ModelProto, path: str | os.PathLike,
               external_data_threshold: int = PROTOBUF_LIMIT_BYTES) -> Path:
     """Write ``model`` atomically. Models whose size passes ``external_data_threshold`` keep
@@ -74,6 +76,7 @@ def save_onnx(model: onnx.ModelProto, path: str | os.PathLike,
     return target
 
 
+@guarded
 def export_model(obj: Any, params: Any = None, *, input_format: str | None = None,
                  output_format: str = "onnx", filename_prefix: str | os.PathLike,
                  input_shapes: Any = None, input_types: Any = None,
@@ -100,6 +103,7 @@ def export_model(obj: Any, params: Any = None, *, input_format: str | None = Non
     return (path, model) if return_model else path
 
 
+@guarded
 def import_model(path: Any, input_format: str = "onnx", output_format: str = "gluon", *,
                  ctx: Any = None, input_shapes: Mapping[str, Sequence[int]] | None = None,
                  constant_inputs: Mapping[str, Any] | None = None) -> Any:

@@ -61,3 +61,34 @@ def mxnet_message(err: BaseException) -> str:
         if not line.startswith(("File ", "Traceback", "[bt]", "Stack trace")):
             return line
     return lines[-1] if lines else type(err).__name__
+
+
+_BAD_INPUT = (TypeError, ValueError, KeyError, IndexError, AttributeError, LookupError,
+              UnicodeError, OSError, RecursionError, OverflowError, AssertionError)
+
+
+def guarded(fn):  # type: ignore[no-untyped-def]
+    """Public entry points raise only SerdeError: an MXNet error or a Python error raised on
+    malformed input becomes an InvalidModelError naming the call and the cause (kept as
+    ``__cause__``)."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return fn(*args, **kwargs)
+        except SerdeError:
+            raise
+        except _BAD_INPUT as err:
+            what = "cannot read or write a file" if isinstance(err, OSError) else \
+                "the input is malformed"
+            raise InvalidModelError(f"{fn.__name__}: {what}: {type(err).__name__}: {err}"
+                                    ) from err
+        except Exception as err:
+            import mxnet as mx
+            if isinstance(err, mx.base.MXNetError):
+                raise InvalidModelError(f"{fn.__name__}: MXNet refused the model: "
+                                        f"{mxnet_message(err)}") from err
+            raise
+
+    return wrapper

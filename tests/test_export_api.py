@@ -260,8 +260,9 @@ def test_atomic_write_cleans_up_on_error(tmp_path, small_net, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(onnx.ModelProto, "SerializeToString", boom)
-    with pytest.raises(OSError):
+    with pytest.raises(serde.SerdeError, match="disk full") as info:
         serde.export_model(small_net, filename_prefix=tmp_path / "m", input_shapes=[SHAPE])
+    assert isinstance(info.value.__cause__, OSError)
     assert list(tmp_path.iterdir()) == []
 
 

@@ -187,3 +187,18 @@ def test_bad_input_types_is_a_named_error(tmp_path):
     with pytest.raises(serde.InvalidModelError, match="input_types"):
         serde.export_model(mx.sym.var("x") + 1, {}, filename_prefix=tmp_path / "x",
                            input_shapes=[(2,)], input_types=object())
+
+
+def test_bad_targets_and_files_are_named_serde_errors(tmp_path):
+    sym = mx.sym.var("x") + 1
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(serde.SerdeError, match="cannot read or write"):
+        serde.export_model(sym, {}, filename_prefix=blocker / "m", input_shapes=[(2,)])
+    (tmp_path / "bad-symbol.json").write_bytes(b"\xff\xfe{not json")
+    with pytest.raises(serde.SerdeError):
+        export_model(str(tmp_path / "bad-symbol.json"), None, [(2,)],
+                     onnx_file_path=str(tmp_path / "b.onnx"))
+    with pytest.raises(serde.SerdeError):
+        export_model(sym, {}, in_shapes=[("a", "b")], onnx_file_path=str(tmp_path / "c.onnx"))
+    assert not (tmp_path / "b.onnx").exists() and not (tmp_path / "c.onnx").exists()

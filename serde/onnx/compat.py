@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InvalidModelError
+from ..errors import InvalidModelError, guarded
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ def _dynamic_axes(in_shapes: Sequence[Sequence[int]] | None,
     return axes
 
 
+@guarded
 def export_model(sym: Any, params: Any, in_shapes: Sequence[Sequence[int]] | None = None,
                  in_types: Any = np.float32, onnx_file_path: str | os.PathLike = "model.onnx",
                  verbose: bool = False, dynamic: bool = False,

@@ -21,6 +21,7 @@ from ...errors import (
     mxnet_message,
 )
 from .context import ExportContext, MxNode
+from .legalize import legalize_types
 from .registry import (
     DEFAULT_EXPORT_OPSET,
     EXPORT_REGISTRY,
@@ -306,6 +307,8 @@ def symbol_to_onnx(sym: mx.sym.Symbol, arg_params: Mapping[str, Any],
     helper.set_model_props(model, {"source_framework": "mxnet",
                                    "source_framework_version": mx.__version__,
                                    "converter": f"mxnet-serde {__version__}"})
+    legalize_types(model, {name: helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+                           for name, dtype in ctx.dtypes.items() if dtype is not None})
     _set_output_shapes(model, ctx, graph_outputs, dyn)
     if check and model_bytes(model) < PROTOBUF_LIMIT_BYTES:
         check_onnx_model(model)

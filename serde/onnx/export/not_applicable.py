@@ -57,6 +57,10 @@ _EXACT = {
     "_scatter_set_nd": "in-place scatter into an NDArray",
     "_npi_boolean_mask_assign_scalar": "in-place masked assignment of an NDArray",
     "_npi_boolean_mask_assign_tensor": "in-place masked assignment of an NDArray",
+    "_onehot_encode": "legacy NDArray-only op: MXNet 1.9.1's graph executor crashes on it, so "
+                      "no saved graph can hold it",
+    "fill_element_0index": "legacy NDArray-only op: MXNet 1.9.1's graph executor crashes on "
+                           "it, so no saved graph can hold it",
     "reset_arrays": "zeroes buffers in place (optimizer utility)",
 }
 _PATTERNS = [

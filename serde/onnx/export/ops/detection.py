@@ -535,3 +535,72 @@ def roi_pooling(node: MxNode, ctx: ExportContext) -> list[str]:
                pooled_shape=[int(v) for v in node.tuple("pooled_size")],
                spatial_scale=node.float("spatial_scale"))
     return [_zero_invalid_rois(b, pooled, valid, node.outputs[0])]
+
+
+def _c_round(b: Builder, x: str) -> str:
+    """C's round (half away from zero); ONNX's Round rounds half to even."""
+    dtype = b.ctx.dtype(x)
+    return b("Mul", b("Sign", x), b("Floor", b("Add", b("Abs", x), b.const(0.5, dtype, "half"))))
+
+
+def _bin_masks(b: Builder, start: str, bin_size: str, pooled: int, extent: int
+               ) -> tuple[str, str]:
+    """(R, P, extent) float mask of each integer bin [floor(p*s + a), ceil((p+1)*s + a))
+    clipped to the extent, and the (R, P) bin sizes."""
+    dtype = b.ctx.dtype(start)
+    p = b.const(np.arange(pooled, dtype=dtype)[None, :], dtype, "bins")
+    low = b("Floor", b("Add", b("Mul", p, bin_size), start))
+    high = b("Ceil", b("Add", b("Mul", b("Add", p, b.const(1.0, dtype, "one")), bin_size),
+                      start))
+    zero, top = b.const(0.0, dtype, "zero"), b.const(float(extent), dtype, "extent")
+    low, high = b("Clip", low, zero, top), b("Clip", high, zero, top)
+    pos = b.const(np.arange(extent, dtype=dtype)[None, None, :], dtype, "pos")
+    inside = b("And", b("Not", b("Less", pos, b.unsqueeze(low, [-1]), dtype=np.bool_),
+                        dtype=np.bool_),
+               b("Less", pos, b.unsqueeze(high, [-1]), dtype=np.bool_), dtype=np.bool_)
+    return b.cast(inside, dtype), b("Max", b("Sub", high, low), zero)
+
+
+@register("_contrib_PSROIPooling")
+def psroi_pooling(node: MxNode, ctx: ExportContext) -> list[str]:
+    """R-FCN's position-sensitive ROI pooling: the average of each integer bin, bin (i, j) of
+    output channel k read from input channel (k*G + gi)*G + gj."""
+    b = Builder(node, ctx)
+    data, rois = node.inputs[:2]
+    dtype = ctx.dtype(data)
+    _, channels, height, width = ctx.shape(data)
+    pooled = node.int("pooled_size")
+    groups = node.int("group_size", 0) or pooled
+    out_dim = node.int("output_dim")
+    scale = b.const(node.float("spatial_scale"), dtype, "scale")
+    index, boxes, valid = _roi_parts(b, rois)
+    rounded = _c_round(b, boxes)
+    start = b("Mul", b.cols(rounded, 0, 2), scale)
+    end = b("Mul", b("Add", b.cols(rounded, 2, 2), b.const(1.0, dtype, "one")), scale)
+    size = b("Max", b("Sub", end, start), b.const(0.1, dtype, "min_size"))
+    bins = b("Div", size, b.const(float(pooled), dtype, "pooled"))
+    mask_x, count_x = _bin_masks(b, b.cols(start, 0, 1), b.cols(bins, 0, 1), pooled, width)
+    mask_y, count_y = _bin_masks(b, b.cols(start, 1, 1), b.cols(bins, 1, 1), pooled, height)
+    features = b("Gather", data, index, axis=0)  # (R, C, H, W)
+    rows = b("MatMul", b.unsqueeze(mask_y, [1]), features)  # (R, C, PH, W)
+    sums = b("MatMul", rows, b("Transpose", b.unsqueeze(mask_x, [1]), perm=[0, 1, 3, 2]))
+    area = b("Mul", b.unsqueeze(count_y, [2]), b.unsqueeze(count_x, [1]))  # (R, PH, PW)
+    area = b.unsqueeze(area, [1])
+    zero = b.const(0.0, dtype, "zero")
+    mean = b("Where", b("Greater", area, zero, dtype=np.bool_),
+             b("Div", sums, b("Max", area, b.const(1.0, dtype, "one"))), zero, dtype=dtype)
+    pick = np.zeros((1, out_dim, pooled, pooled), np.int64)
+    for k in range(out_dim):
+        for i in range(pooled):
+            for j in range(pooled):
+                gi = min(max(i * groups // pooled, 0), groups - 1)
+                gj = min(max(j * groups // pooled, 0), groups - 1)
+                pick[0, k, i, j] = (k * groups + gi) * groups + gj
+    if pick.max() >= channels:
+        raise node.fail(f"output_dim {out_dim} x group_size^2 exceeds the {channels} channels")
+    pick_index = b("Expand", b.i64(pick), b("Concat", b("Slice", b("Shape", mean, dtype=INT64),
+                                                          b.i64([0]), b.i64([1]), dtype=INT64),
+                                             b.i64([out_dim, pooled, pooled]), axis=0,
+                                             dtype=INT64), dtype=INT64)
+    picked = b("GatherElements", mean, pick_index, axis=1)
+    return [_zero_invalid_rois(b, picked, valid, node.outputs[0])]

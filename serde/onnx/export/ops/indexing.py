@@ -295,3 +295,18 @@ def diag(node: MxNode, ctx: ExportContext) -> list[str]:
     if len(ctx.shape(data)) == 1:
         return [make_diagonal(b, data, k)]
     return [diagonal(b, data, k, node.int("axis1", 0), node.int("axis2", 1))]
+
+
+@register("scatter_nd")
+def scatter_nd(node: MxNode, ctx: ExportContext) -> list[str]:
+    """zeros(shape) with data scattered at the (ndim, M) ``indices``."""
+    b = Builder(node, ctx)
+    data, indices = node.inputs[:2]
+    dtype = ctx.dtype(data)
+    zeros = b("Expand", b.const(0, dtype, "zero"), b.i64([int(d) for d in node.tuple("shape")]))
+    ndim = ctx.shape(indices)[0]
+    rank = len(ctx.shape(indices))
+    where = b("Transpose", b.cast(indices, np.int64), perm=list(range(1, rank)) + [0],
+              dtype=np.int64)
+    del ndim
+    return [b("ScatterND", zeros, where, data)]

@@ -842,3 +842,57 @@ def np_full_like(node: MxNode, ctx: ExportContext) -> list[str]:
     dtype = out_dtype(ctx, node)
     value = b.const(node.float("fill_value"), dtype, "fill")
     return [b("Expand", value, b("Shape", node.inputs[0], dtype=INT64))]
+
+
+@register("_npi_around")
+def np_around(node: MxNode, ctx: ExportContext) -> list[str]:
+    """Round half to even at ``decimals`` digits (NumPy's around)."""
+    b = Builder(node, ctx)
+    x = node.inputs[0]
+    dtype = ctx.dtype(x)
+    if not is_float(dtype):
+        return [b("Identity", x)]
+    decimals = node.int("decimals", 0)
+    if decimals == 0:
+        return [b("Round", x)]
+    factor = b.const(10.0 ** decimals, dtype, "factor")
+    return [b("Div", b("Round", b("Mul", x, factor)), factor)]
+
+
+@register("_np_diagflat")
+def np_diagflat(node: MxNode, ctx: ExportContext) -> list[str]:
+    b = Builder(node, ctx)
+    flat = b("Reshape", node.inputs[0], b.i64([-1]))
+    b.ctx.shapes[flat] = (int(np.prod(ctx.shape(node.inputs[0]))),)
+    return [make_diagonal(b, flat, node.int("k", 0))]
+
+
+@register("_npi_norm")
+def np_norm(node: MxNode, ctx: ExportContext) -> list[str]:
+    """Vector norms (ord 1, 2, inf, -inf, 0) and the Frobenius norm; matrix 2-norms and
+    nuclear norms need an SVD, which ONNX has not."""
+    b = Builder(node, ctx)
+    data = as_dtype(b, node.inputs[0], out_dtype(ctx, node))
+    rank = len(ctx.shape(node.inputs[0]))
+    flag = node.int("flag", 0)
+    keepdims = node.bool("keepdims", False)
+    axes = axes_of(node, rank)
+    if flag in (-2, 1):  # Frobenius (the 2-norm of the flattened axes)
+        return [b("Sqrt", reduce(b, "ReduceSum", b("Mul", data, data), axes, keepdims))]
+    if flag != 0:
+        raise node.fail("matrix 2-norms and nuclear norms need an SVD, which ONNX has not")
+    order = node.float("ord", 2.0)
+    magnitude = b("Abs", data)
+    if order == np.inf:
+        return [reduce(b, "ReduceMax", magnitude, axes, keepdims)]
+    if order == -np.inf:
+        return [reduce(b, "ReduceMin", magnitude, axes, keepdims)]
+    if order == 0:
+        nonzero = b.cast(b("Not", b("Equal", data, b.const(0, ctx.dtype(data), "zero"),
+                                    dtype=BOOL), dtype=BOOL), ctx.dtype(data))
+        return [reduce(b, "ReduceSum", nonzero, axes, keepdims)]
+    if order == 1:
+        return [reduce(b, "ReduceSum", magnitude, axes, keepdims)]
+    powered = b("Pow", magnitude, b.const(order, ctx.dtype(data), "ord"))
+    total = reduce(b, "ReduceSum", powered, axes, keepdims)
+    return [b("Pow", total, b.const(1.0 / order, ctx.dtype(data), "inv_ord"))]

@@ -94,14 +94,17 @@ def case(case_id: str, op: str, inputs: dict[str, Any], *, params: tuple[str, ..
                if k in ("min_opset", "max_opset", "input_dtype", "rtol", "atol", "dynamic_batch",
                         "tags", "compare", "dtype_variants")}
     by_name = kwargs.pop("by_name", False)  # inputs passed as keywords (aux states by name)
+    first_output = kwargs.pop("first_output", False)  # compare output 0 only
     attrs = kwargs
     names = list(inputs)
     spec = {n: (v if isinstance(v[0], tuple) else (v, "normal")) for n, v in inputs.items()}
 
     def build(**vars_: mx.sym.Symbol) -> mx.sym.Symbol:
         if by_name:
-            return _fn(call or op)(name="op", **vars_, **attrs)
-        return _fn(call or op)(*[vars_[n] for n in names], name="op", **attrs)
+            sym = _fn(call or op)(name="op", **vars_, **attrs)
+        else:
+            sym = _fn(call or op)(*[vars_[n] for n in names], name="op", **attrs)
+        return sym[0] if first_output else sym
 
     CASES.append(OpCase(case_id, op, build, spec, frozenset(params), **options))
 
@@ -188,6 +191,8 @@ for op in ("relu", "sigmoid", "tanh", "softsign"):
 for act, extra in (("leaky", {"slope": 0.1}), ("elu", {"slope": 0.3}), ("selu", {}),
                    ("gelu", {})):
     case(f"leaky_relu_{act}", "LeakyReLU", {"data": X4}, act_type=act, **extra)
+case("leaky_relu_rrelu", "LeakyReLU", {"data": X4}, act_type="rrelu", lower_bound=0.1,
+     upper_bound=0.3, first_output=True)  # MXNet leaves its mask output uninitialised
 case("leaky_relu_prelu", "LeakyReLU", {"data": X4, "gamma": ((3,), "positive")},
      params=("gamma",), act_type="prelu")
 case("softmax", "softmax", {"data": X4}, axis=1)
@@ -485,6 +490,19 @@ case("roi_align_position_sensitive", "_contrib_ROIAlign",
      {"data": (2, 8, 10, 10), "rois": ((3, 5), "rois:2:20")}, call="ROIAlign",
      pooled_size=(2, 2), spatial_scale=0.5, sample_ratio=2, position_sensitive=True)
 
+RPN = {"cls_prob": ((1, 6, 4, 5), "probs_axis1"), "bbox_pred": ((1, 12, 4, 5), "small"),
+       "im_info": ((1, 3), "im_info:64:80")}
+case("proposal", "_contrib_Proposal", RPN, call="Proposal", rpn_pre_nms_top_n=30,
+     rpn_post_nms_top_n=12, threshold=0.5, rpn_min_size=4, scales=(2.0,), ratios=(0.5, 1, 2),
+     feature_stride=16, output_score=True, dtype_variants=False)
+case("proposal_cycled", "_contrib_Proposal", RPN, call="Proposal", rpn_pre_nms_top_n=40,
+     rpn_post_nms_top_n=30, threshold=0.3, rpn_min_size=8, scales=(1.0, 2.0, 4.0), ratios=(1.0,),
+     feature_stride=16, dtype_variants=False)
+case("multi_proposal", "_contrib_MultiProposal",
+     {"cls_prob": ((2, 6, 4, 5), "probs_axis1"), "bbox_pred": ((2, 12, 4, 5), "small"),
+      "im_info": ((2, 3), "im_info:64:80")}, call="MultiProposal", rpn_pre_nms_top_n=30,
+     rpn_post_nms_top_n=10, threshold=0.5, rpn_min_size=4, scales=(2.0,), ratios=(0.5, 1, 2),
+     feature_stride=16, output_score=True, dtype_variants=False)
 case("psroi_pooling", "_contrib_PSROIPooling",
      {"data": (2, 18, 10, 12), "rois": ((4, 5), "rois:2:20")}, call="PSROIPooling",
      spatial_scale=0.5, output_dim=2, pooled_size=3)
@@ -961,6 +979,12 @@ def make_inputs(case_: OpCase, rng: np.random.Generator, batch: int | None = Non
             rows, cols = (int(v) for v in gen.split(":")[1:])
             cells = rng.permutation(rows * cols)[: shape[1]]
             value = np.stack([cells // cols, cells % cols])
+        elif gen == "small":
+            value = rng.normal(0.0, 0.1, shape)
+        elif gen.startswith("im_info:"):  # [height, width, scale] per image
+            h, w = (int(v) for v in gen.split(":")[1:])
+            value = np.tile(np.array([[h, w, 1.0]]), (shape[0], 1))
+            value[:, :2] -= rng.integers(0, 12, (shape[0], 2))
         elif gen == "anchors":  # corner boxes in [0, 1], overlapping
             low = rng.uniform(0.0, 0.6, shape[:-1] + (2,))
             value = np.concatenate([low, low + rng.uniform(0.1, 0.4, shape[:-1] + (2,))], -1)

@@ -39,6 +39,17 @@ def leaky_relu(node: MxNode, ctx: ExportContext) -> list[str]:
     if act == "gelu":
         return ctx.emit("Gelu", node.inputs[:1], node.outputs, name=node.name) \
             if ctx.opset >= 20 else _gelu_erf(node, ctx)
+    if act == "rrelu":  # at inference the slope is the middle of [lower_bound, upper_bound]
+        slope = (node.float("lower_bound", 0.125) + node.float("upper_bound", 0.334)) / 2
+        out = ctx.emit("LeakyRelu", node.inputs[:1], node.outputs[:1], name=node.name,
+                       alpha=slope)
+        if len(node.outputs) > 1:  # MXNet's mask output: the slope applied, per element
+            mask = ctx.emit1("Expand", [scalar_const(ctx, node, slope, node.inputs[0], "slope"),
+                                        ctx.emit1("Shape", node.inputs[:1],
+                                                  name=f"{node.name}_shape", dtype=np.int64)],
+                             node.outputs[1], name=f"{node.name}_mask")
+            out.append(mask)
+        return out
     if act == "prelu":
         data, gamma = node.inputs[:2]
         rank = len(ctx.shape(data))

@@ -604,3 +604,138 @@ def psroi_pooling(node: MxNode, ctx: ExportContext) -> list[str]:
                                              dtype=INT64), dtype=INT64)
     picked = b("GatherElements", mean, pick_index, axis=1)
     return [_zero_invalid_rois(b, picked, valid, node.outputs[0])]
+
+
+# --- region proposals (Faster R-CNN's RPN output layer) --------------------------------------
+def _rpn_anchors(stride: int, scales: list[float], ratios: list[float], height: int,
+                 width: int) -> np.ndarray:
+    """MXNet's (py-faster-rcnn's) anchors, in its (h, w, anchor) order -> (H*W*A, 4)."""
+    base_w = base_h = float(stride)
+    x_ctr = y_ctr = 0.5 * (base_w - 1.0)
+    size = base_w * base_h
+    base = []
+    for ratio in ratios:
+        for scale in scales:
+            size_ratio = np.floor(size / ratio)
+            new_w = np.floor(np.sqrt(size_ratio) + 0.5) * scale
+            new_h = np.floor((new_w / scale * ratio) + 0.5) * scale
+            base.append([x_ctr - 0.5 * (new_w - 1), y_ctr - 0.5 * (new_h - 1),
+                         x_ctr + 0.5 * (new_w - 1), y_ctr + 0.5 * (new_h - 1)])
+    base = np.array(base, np.float64)
+    shift_y, shift_x = np.meshgrid(np.arange(height) * stride, np.arange(width) * stride,
+                                   indexing="ij")
+    shifts = np.stack([shift_x, shift_y, shift_x, shift_y], -1).reshape(height, width, 1, 4)
+    return (shifts + base[None, None]).reshape(-1, 4)
+
+
+def _proposals_one_image(b: Builder, node: MxNode, scores: str, deltas: str, info: str,
+                         image: int) -> tuple[str, str]:
+    """RPN proposals of one image: scores (1, A, H, W) of the foreground, deltas
+    (1, 4A, H, W), info (1, 3) = [height, width, scale] -> (post, 5) rois, (post, 1) scores."""
+    ctx = b.ctx
+    dtype = ctx.dtype(scores)
+    _, anchors_n, height, width = ctx.shape(scores)
+    stride = node.int("feature_stride", 16)
+    scales = [float(v) for v in node.tuple("scales", (4.0, 8.0, 16.0, 32.0))]
+    ratios = [float(v) for v in node.tuple("ratios", (0.5, 1.0, 2.0))]
+    if node.bool("iou_loss", False):
+        raise node.fail("Proposal with iou_loss=True is not supported")
+    count = height * width * anchors_n
+    pre = min(node.int("rpn_pre_nms_top_n", 6000), count)
+    post = node.int("rpn_post_nms_top_n", 300)
+    anchors = _rpn_anchors(stride, scales, ratios, height, width)
+    one = b.const(1.0, dtype, "one")
+    half = b.const(0.5, dtype, "half")
+    flat_scores = b("Reshape", b("Transpose", scores, perm=[0, 2, 3, 1]), b.i64([count]))
+    flat_deltas = b("Reshape", b("Transpose", b("Reshape", deltas, b.i64(
+        [1, anchors_n, 4, height, width])), perm=[0, 3, 4, 1, 2]), b.i64([count, 4]))
+    a = b.const(anchors, dtype, "anchors")
+    a_wh = b("Add", b("Sub", b.cols(a, 2, 2), b.cols(a, 0, 2)), one)
+    a_ctr = b("Add", b.cols(a, 0, 2), b("Mul", half, b("Sub", a_wh, one)))
+    ctr = b("Add", b("Mul", b.cols(flat_deltas, 0, 2), a_wh), a_ctr)
+    size = b("Mul", b("Exp", b.cols(flat_deltas, 2, 2)), a_wh)
+    half_extent = b("Mul", half, b("Sub", size, one))
+    im_h, im_w = b.cols(info, 0, 1), b.cols(info, 1, 1)  # (1,)
+    limit = b("Sub", b("Concat", im_w, im_h, axis=0), one)  # (2,): x then y
+    zero = b.const(0.0, dtype, "zero")
+    low = b("Max", b("Min", b("Sub", ctr, half_extent), limit), zero)
+    high = b("Max", b("Min", b("Add", ctr, half_extent), limit), zero)
+    # anchors past the image's real extent (im_info / stride) score -1
+    grid = np.stack(np.meshgrid(np.arange(height), np.arange(width), indexing="ij"), -1)
+    positions = np.repeat(grid.reshape(-1, 1, 2), anchors_n, axis=1).reshape(-1, 2)
+    real = b("Floor", b("Div", b("Concat", im_h, im_w, axis=0),
+                        b.const(float(stride), dtype, "stride")))
+    outside = b("Not", b("And", b("Less", b.const(positions[:, 0], dtype, "pos_h"),
+                                  b("Gather", real, b.i64(0), axis=0), dtype=np.bool_),
+                         b("Less", b.const(positions[:, 1], dtype, "pos_w"),
+                           b("Gather", real, b.i64(1), axis=0), dtype=np.bool_),
+                         dtype=np.bool_), dtype=np.bool_)
+    minus_one = b.const(-1.0, dtype, "minus_one")
+    flat_scores = b("Where", outside, minus_one, flat_scores, dtype=dtype)
+    # boxes under the minimum size grow by min_size/2 on each side and score -1
+    min_size = b("Mul", b.const(float(node.int("rpn_min_size", 16)), dtype, "min_size"),
+                 b.cols(info, 2, 1))
+    wh = b("Add", b("Sub", high, low), one)
+    small = b("Or", b("Less", b.col(wh, 0), min_size, dtype=np.bool_),
+              b("Less", b.col(wh, 1), min_size, dtype=np.bool_), dtype=np.bool_)
+    grow = b("Mul", b.unsqueeze(b.cast(small, dtype), [-1]), b("Div", min_size,
+                                                               b.const(2.0, dtype, "two")))
+    low, high = b("Sub", low, grow), b("Add", high, grow)
+    flat_scores = b("Where", small, minus_one, flat_scores, dtype=dtype)
+    boxes = b("Concat", low, high, axis=-1)  # (count, 4)
+    _, order = ctx.emit("TopK", [b.unsqueeze(flat_scores, [0]), b.i64([pre])], 2,
+                        name=f"{node.name}_TopK", axis=1, largest=1, sorted=1)
+    ctx.dtypes[order] = INT64
+    order = b("Squeeze", order, b.i64([0]), dtype=INT64)
+    top_boxes = b("Gather", boxes, order, axis=0)
+    top_scores = b("Gather", flat_scores, order, axis=0)
+    # MXNet's IoU counts pixels (area (x2-x1+1)(y2-y1+1)): NMS on boxes one pixel larger
+    nms_boxes = b("Concat", b.cols(top_boxes, 0, 2), b("Add", b.cols(top_boxes, 2, 2), one),
+                  axis=-1)
+    selected = b("NonMaxSuppression", b.unsqueeze(b.cast(nms_boxes, np.float32), [0]),
+                 b.unsqueeze(b.unsqueeze(b.cast(top_scores, np.float32), [0]), [0]),
+                 b.i64([pre]), b.const([node.float("threshold", 0.7)], np.float32, "iou"),
+                 b.const([float(np.finfo(np.float32).min) / 2], np.float32, "score_thr"),
+                 dtype=INT64)
+    kept = b("Gather", selected, b.i64(2), axis=1, dtype=INT64)
+    kept_count = b("Gather", b("Shape", kept, dtype=INT64), b.i64(0), axis=0, dtype=INT64)
+    cycle = b("Mod", b.positions(b.i64(post)), kept_count, fmod=0, dtype=INT64)
+    picks = b("Gather", kept, cycle, axis=0, dtype=INT64)
+    out_boxes = b("Gather", top_boxes, picks, axis=0)
+    out_scores = b.unsqueeze(b("Gather", top_scores, picks, axis=0), [-1])
+    index = b("Expand", b.const([[float(image)]], dtype, "image"), b.i64([post, 1]))
+    return b("Concat", index, out_boxes, axis=-1), out_scores
+
+
+@register("_contrib_Proposal", "_contrib_MultiProposal")
+def proposal(node: MxNode, ctx: ExportContext) -> list[str]:
+    """Faster R-CNN's RPN output layer: anchors, box decoding, clipping, the minimum-size
+    filter, top-N, NMS and the first ``rpn_post_nms_top_n`` kept boxes (cycled when fewer are
+    kept), exactly as MXNet's CPU kernel orders them. MultiProposal does so per image."""
+    b = Builder(node, ctx)
+    cls_prob, bbox_pred, im_info = node.inputs[:3]
+    batch, channels, height, width = ctx.shape(cls_prob)
+    if ctx.has_dynamic_axes:
+        raise node.fail("Proposal needs a static batch (one proposal set per image); export "
+                        "without dynamic axes")
+    if node.op == "_contrib_Proposal" and batch != 1:
+        raise node.fail("Proposal takes one image; use MultiProposal for a batch")
+    anchors_n = channels // 2
+    rois, scores = [], []
+    for image in range(batch):
+        take = b.i64([image])
+        fg = b("Slice", cls_prob, b.i64([image, anchors_n]), b.i64([image + 1, channels]),
+               b.i64([0, 1]))
+        ctx.shapes[fg] = (1, anchors_n, height, width)
+        deltas = b("Gather", bbox_pred, take, axis=0)
+        info = b("Gather", im_info, b.i64(image), axis=0)
+        r, s = _proposals_one_image(b, node, fg, deltas, info, image)
+        rois.append(r)
+        scores.append(s)
+    out_rois = b("Concat", *rois, axis=0, out=node.outputs[0]) if len(rois) > 1 else \
+        b("Identity", rois[0], out=node.outputs[0])
+    outputs = [out_rois]
+    if len(node.outputs) > 1:
+        outputs.append(b("Concat", *scores, axis=0, out=node.outputs[1]) if len(scores) > 1
+                       else b("Identity", scores[0], out=node.outputs[1]))
+    return outputs

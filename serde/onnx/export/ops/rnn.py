@@ -80,10 +80,15 @@ def rnn(node: MxNode, ctx: ExportContext) -> list[str]:
     for key in ("projection_size", "lstm_state_clip_min", "lstm_state_clip_max"):
         if node.has(key):
             raise node.fail(f"RNN with {key} has no ONNX equivalent")
-    if node.bool("use_sequence_length", False):
-        raise node.fail("RNN with use_sequence_length is not supported")
     data, params, state = node.inputs[:3]
     cell = node.inputs[3] if mode == "lstm" else None
+    lengths = ""
+    if node.bool("use_sequence_length", False):
+        # MXNet's CPU kernel ignores the lengths (its cuDNN kernel honours them, as ONNX's
+        # sequence_lens does): no export can match both, so say so.
+        raise node.fail("RNN with use_sequence_length: MXNet 1.9.1 computes it differently "
+                        "on CPU (lengths ignored) and GPU (cuDNN honours them); mask the "
+                        "outputs with SequenceMask instead")
     seq, batch, input_size = ctx.shape(data)
     hidden = node.int("state_size")
     layers = node.int("num_layers")
@@ -128,7 +133,8 @@ def rnn(node: MxNode, ctx: ExportContext) -> list[str]:
         w = flat.take(w_chunks, [dirs, gates * hidden, cols], f"{tag}_W")
         r = flat.take(r_chunks, [dirs, gates * hidden, hidden], f"{tag}_R")
         b = flat.take(b_chunks, [dirs, 2 * gates * hidden], f"{tag}_B")
-        inputs = [x, w, r, b, "", _layer_state(ctx, node, state, layer, dirs, layers, "h0")]
+        inputs = [x, w, r, b, lengths,
+                  _layer_state(ctx, node, state, layer, dirs, layers, "h0")]
         if mode == "lstm":
             inputs.append(_layer_state(ctx, node, cell, layer, dirs, layers, "c0"))
         n_out = 3 if mode == "lstm" else 2

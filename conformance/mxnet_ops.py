@@ -860,6 +860,49 @@ case("eye", "_eye", {}, call="eye", N=3, M=4, k=-1)
 case("linspace", "_linspace", {}, call="linspace", start=0.0, stop=1.0, num=5)
 case("index_array", "_contrib_index_array", {"data": (2, 3, 4)}, call="index_array", axes=(0, 2))
 
+# --- control flow: bodies as ONNX subgraphs ----------------------------------------------------
+
+
+def _foreach_rnn(data: mx.sym.Symbol, h: mx.sym.Symbol, w: mx.sym.Symbol) -> mx.sym.Symbol:
+    def step(x, states):
+        new = mx.sym.tanh(mx.sym.FullyConnected(x, w, num_hidden=4, no_bias=True) + states[0])
+        return [new * 2, mx.sym.sum(x, axis=-1)], [new]
+    outs, states = mx.sym.contrib.foreach(step, data, [h], name="op")
+    return mx.sym.Group(list(outs) + list(states))
+
+
+def _foreach_two_states(a: mx.sym.Symbol, b: mx.sym.Symbol, s0: mx.sym.Symbol,
+                        s1: mx.sym.Symbol) -> mx.sym.Symbol:
+    def step(xs, states):
+        x, y = xs
+        total = states[0] + x * y
+        return [total - states[1]], [total, states[1] * 0.5 + y]
+    outs, states = mx.sym.contrib.foreach(step, [a, b], [s0, s1], name="op")
+    return mx.sym.Group(list(outs) + list(states))
+
+
+def _cond_branch(x: mx.sym.Symbol, y: mx.sym.Symbol) -> mx.sym.Symbol:
+    return mx.sym.contrib.cond(mx.sym.sum(x) > mx.sym.sum(y), lambda: x * 2 + y,
+                               lambda: mx.sym.exp(x) - y, name="op")
+
+
+def control_case(case_id: str, op: str, build: Callable[..., mx.sym.Symbol],
+                 inputs: dict[str, Any], params: tuple[str, ...] = (), **options: Any) -> None:
+    names = list(inputs)
+    spec = {n: (v if isinstance(v[0], tuple) else (v, "normal")) for n, v in inputs.items()}
+    CASES.append(OpCase(case_id, op, lambda **vars_: build(*[vars_[n] for n in names]), spec,
+                        frozenset(params), dtype_variants=False, **options))
+
+
+control_case("foreach", "_foreach", _foreach_rnn, {"data": (5, 2, 3), "h": (2, 4),
+                                                   "w": ((4, 3), "unit")}, params=("w",))
+control_case("foreach_two_data_two_states", "_foreach", _foreach_two_states,
+             {"a": (4, 3), "b": (4, 3), "s0": (3,), "s1": (3,)})
+control_case("cond_true", "_cond", _cond_branch, {"x": ((2, 3), "positive"), "y": ((2, 3),
+                                                                                 "unit")})
+control_case("cond_false", "_cond", _cond_branch, {"x": ((2, 3), "unit"), "y": ((2, 3),
+                                                                               "above1")})
+
 # --- random: values cannot match MXNet's, so each output's distribution is compared ------------
 RANDOM = {"compare": "distribution"}  # at 22+ built on Dropout's random bits
 # Large samples: the KS test then detects a 5% error in scale or a 0.05-sigma shift.

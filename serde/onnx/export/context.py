@@ -31,6 +31,7 @@ class MxNode:
     attrs: dict[str, str]
     inputs: list[str]
     outputs: list[str]  # preferred ONNX names of the visible outputs (MXNet's own names)
+    subgraphs: list[dict] = field(default_factory=list)  # control flow: the bodies' JSON
 
     def _raw(self, key: str, default: Any) -> Any:
         if key not in self.attrs:

@@ -230,41 +230,7 @@ def symbol_to_onnx(sym: mx.sym.Symbol, arg_params: Mapping[str, Any],
             ctx.dtypes[name] = array.dtype
 
     tensor_of: dict[tuple[int, int], str] = {}
-    for node_id, node in enumerate(nodes):
-        if node["op"] == "null":
-            tensor_of[(node_id, 0)] = node["name"]
-            continue
-        if node_id in label_only:  # training-label plumbing: never converted, never read
-            for i, out_name in enumerate(outputs_of.get(node["name"], [])):
-                tensor_of[(node_id, i)] = out_name
-            continue
-        inputs = []
-        for src, idx, *_ in node.get("inputs", []):
-            key = (src, idx)
-            if key not in tensor_of:
-                raise InvalidModelError(f"node {node['name']!r} reads output {idx} of node "
-                                        f"{nodes[src]['name']!r}, which is not visible")
-            inputs.append(tensor_of[key])
-        mx_node = MxNode(name=node["name"], op=node["op"], attrs=dict(node.get("attrs", {})),
-                         inputs=inputs, outputs=list(outputs_of.get(node["name"], [])))
-        converter = registry.lookup(node["op"], opset)
-        assert converter is not None
-        try:
-            produced = list(converter.fn(mx_node, ctx))
-        except SerdeError:
-            raise
-        except Exception as err:  # a converter bug must still name the node
-            raise ConversionError(f"{type(err).__name__}: {err}", node=node["name"],
-                                  op=node["op"], opset=opset) from err
-        if len(produced) < len(mx_node.outputs):
-            raise ConversionError(f"converter produced {len(produced)} outputs, MXNet has "
-                                  f"{len(mx_node.outputs)}", node=node["name"], op=node["op"],
-                                  opset=opset)
-        for i, (preferred, tensor) in enumerate(zip(mx_node.outputs, produced, strict=False)):
-            tensor_of[(node_id, i)] = tensor
-            if tensor != preferred:
-                ctx.shapes.setdefault(tensor, ctx.shapes.get(preferred))
-                ctx.dtypes.setdefault(tensor, ctx.dtypes.get(preferred, np.dtype(np.float32)))
+    convert_nodes(nodes, outputs_of, tensor_of, label_only, ctx, registry)
 
     # Graph outputs keep MXNet's output names.
     graph_outputs = []
@@ -315,6 +281,51 @@ def symbol_to_onnx(sym: mx.sym.Symbol, arg_params: Mapping[str, Any],
     return model
 
 
+def convert_nodes(nodes: list[dict[str, Any]], outputs_of: dict[str, list[str]],
+                  tensor_of: dict[tuple[int, int], str], label_only: set[int],
+                  ctx: ExportContext, registry: ExportRegistry = EXPORT_REGISTRY) -> None:
+    """Convert MXNet graph nodes (JSON, topological order) into ``ctx``; ``tensor_of`` maps
+    (node id, output index) to ONNX tensor names and may be pre-filled for variables."""
+    opset = ctx.opset
+    for node_id, node in enumerate(nodes):
+        if node["op"] == "null":
+            tensor_of.setdefault((node_id, 0), node["name"])
+            continue
+        if node_id in label_only:  # training-label plumbing: never converted, never read
+            for i, out_name in enumerate(outputs_of.get(node["name"], [])):
+                tensor_of[(node_id, i)] = out_name
+            continue
+        inputs = []
+        for src, idx, *_ in node.get("inputs", []):
+            key = (src, idx)
+            if key not in tensor_of:
+                raise InvalidModelError(f"node {node['name']!r} reads output {idx} of node "
+                                        f"{nodes[src]['name']!r}, which is not visible")
+            inputs.append(tensor_of[key])
+        mx_node = MxNode(name=node["name"], op=node["op"], attrs=dict(node.get("attrs", {})),
+                         inputs=inputs, outputs=list(outputs_of.get(node["name"], [])),
+                         subgraphs=list(node.get("subgraphs", [])))
+        converter = registry.lookup(node["op"], opset)
+        if converter is None:
+            raise UnsupportedOperatorError([(node["op"], node["name"])], opset=opset)
+        try:
+            produced = list(converter.fn(mx_node, ctx))
+        except SerdeError:
+            raise
+        except Exception as err:  # a converter bug must still name the node
+            raise ConversionError(f"{type(err).__name__}: {err}", node=node["name"],
+                                  op=node["op"], opset=opset) from err
+        if len(produced) < len(mx_node.outputs):
+            raise ConversionError(f"converter produced {len(produced)} outputs, MXNet has "
+                                  f"{len(mx_node.outputs)}", node=node["name"], op=node["op"],
+                                  opset=opset)
+        for i, (preferred, tensor) in enumerate(zip(mx_node.outputs, produced, strict=False)):
+            tensor_of[(node_id, i)] = tensor
+            if tensor != preferred:
+                ctx.shapes.setdefault(tensor, ctx.shapes.get(preferred))
+                ctx.dtypes.setdefault(tensor, ctx.dtypes.get(preferred, np.dtype(np.float32)))
+
+
 def tensor_bytes(tensor: onnx.TensorProto) -> int:
     """Size of an initializer's data from its dims and dtype (protobuf's ByteSize walks the
     message and costs ~80 ms on a 400 MB tensor)."""
@@ -328,6 +339,18 @@ def model_bytes(model: onnx.ModelProto) -> int:
     return sum(tensor_bytes(t) for t in graph.initializer) + 1024 * (len(graph.node) + 64)
 
 
+def _subgraph_reads(node: onnx.NodeProto) -> set[str]:
+    """Every tensor name read inside a node's subgraphs (Scan/If/Loop bodies)."""
+    reads: set[str] = set()
+    for attr in node.attribute:
+        graphs = [attr.g] if attr.type == onnx.AttributeProto.GRAPH else list(attr.graphs)
+        for graph in graphs:
+            for inner in graph.node:
+                reads.update(i for i in inner.input if i)
+                reads.update(_subgraph_reads(inner))
+    return reads
+
+
 def _prune(nodes: list[onnx.NodeProto], outputs: list[str]) -> tuple[list[onnx.NodeProto], set[str]]:
     """Drop nodes that do not reach a graph output; return kept nodes and used tensor names."""
     needed = set(outputs)
@@ -336,6 +359,7 @@ def _prune(nodes: list[onnx.NodeProto], outputs: list[str]) -> tuple[list[onnx.N
         if any(o in needed for o in node.output):
             kept.append(node)
             needed.update(i for i in node.input if i)
+            needed.update(_subgraph_reads(node))
     kept.reverse()
     return kept, needed
 

@@ -400,8 +400,9 @@ case("arange_stop_none", "_arange", {}, call="arange", start=6)  # means 0 .. 5
 case("arange_stop_none_step", "_arange", {}, call="arange", start=7, step=2, dtype="int64")
 case("arange_repeat_int", "_arange", {}, call="arange", start=-2, stop=5, repeat=2,
      dtype="int32")
+# (no float16 variants: MXNet 1.9.1's float16 arange_like returns `start` everywhere)
 case("arange_like", "_contrib_arange_like", {"data": (2, 3, 4)}, call="arange_like",
-     start=1.0, step=0.5)
+     start=1.0, step=0.5, dtype_variants=False)
 case("arange_like_axis_repeat", "_contrib_arange_like", {"data": (2, 6, 4)},
      call="arange_like", axis=1, repeat=2, start=-1.0, step=2.0)
 case("arange_like_dynamic_batch", "_contrib_arange_like", {"data": (2, 3)},

@@ -97,17 +97,7 @@ def div_sqrt_dim(node: MxNode, ctx: ExportContext) -> list[str]:
 def _interleaved_part(ctx: ExportContext, node: MxNode, part: int) -> str:
     """Query (0), key (1) or value (2) of an interleaved (seq, batch, heads * 3 * dim) input,
     as (batch * heads, seq, dim)."""
-    qkv = node.inputs[0]
-    seq, batch, width = ctx.shape(qkv)
-    heads = node.int("heads")
-    dim = width // (3 * heads)
-    split = _reshape(ctx, node, qkv, [seq, batch, heads, 3, dim], "split")
-    index = ctx.add_int64(part, f"{node.name}_part{part}")
-    picked = ctx.emit1("Gather", [split, index], name=f"{node.name}_pick{part}", axis=3,
-                       shape=(seq, batch, heads, dim))
-    moved = ctx.emit1("Transpose", [picked], name=f"{node.name}_heads_first{part}",
-                      perm=[1, 2, 0, 3], shape=(batch, heads, seq, dim))
-    return _reshape(ctx, node, moved, [batch * heads, seq, dim], f"merge{part}")
+    return _encdec_heads(ctx, node, node.inputs[0], 3, part, f"part{part}")
 
 
 @register("_contrib_interleaved_matmul_selfatt_qk")

@@ -59,16 +59,20 @@ def random_uniform_like(node: MxNode, ctx: ExportContext) -> list[str]:
                   onnx_dtype, low=node.float("low", 0.0), high=node.float("high", 1.0))]
 
 
+def _multinomial_dims(node: MxNode, ctx: ExportContext) -> tuple[str, int, int, int, list[int]]:
+    """(probabilities, classes, rows, draws per row, output shape) of a multinomial node."""
+    data = node.inputs[0]
+    in_shape = ctx.shape(data)
+    draws = int(np.prod([int(v) for v in node.tuple("shape", ())]))
+    return (data, in_shape[-1], int(np.prod(in_shape[:-1])), draws,
+            list(ctx.shape(node.outputs[0])))
+
+
 @register("_sample_multinomial", opset=RANDOM_OPSETS)
 def sample_multinomial(node: MxNode, ctx: ExportContext) -> list[str]:
     """MXNet takes probabilities (..., k) and draws ``shape`` samples per row; ONNX's
     Multinomial takes log-probabilities (batch, k) and draws ``sample_size`` per row."""
-    data = node.inputs[0]
-    in_shape = ctx.shape(data)
-    classes = in_shape[-1]
-    rows = int(np.prod(in_shape[:-1]))
-    draws = int(np.prod([int(v) for v in node.tuple("shape", ())]))
-    out_shape = list(ctx.shape(node.outputs[0]))
+    data, classes, rows, draws, out_shape = _multinomial_dims(node, ctx)
     log_p = ctx.emit1("Log", [data], name=f"{node.name}_log")
     log_p = ctx.emit1("Reshape", [log_p, ctx.add_int64([rows, classes], f"{node.name}_rows")],
                       name=f"{node.name}_log_rows")
@@ -173,12 +177,7 @@ def random_normal_bits(node: MxNode, ctx: ExportContext) -> list[str]:
 def sample_multinomial_bits(node: MxNode, ctx: ExportContext) -> list[str]:
     """Inverse CDF: the sample is the number of classes whose cumulative probability is
     below a uniform draw (the last class takes the rest)."""
-    data = node.inputs[0]
-    in_shape = ctx.shape(data)
-    classes = in_shape[-1]
-    rows = int(np.prod(in_shape[:-1]))
-    draws = int(np.prod([int(v) for v in node.tuple("shape", ())]))
-    out_shape = list(ctx.shape(node.outputs[0]))
+    data, classes, rows, draws, out_shape = _multinomial_dims(node, ctx)
     probs = ctx.emit1("Reshape", [data, ctx.add_int64([rows, 1, classes], f"{node.name}_rows")],
                       name=f"{node.name}_probs")
     cdf = ctx.emit1("CumSum", [probs, ctx.add_int64(-1, f"{node.name}_axis")],

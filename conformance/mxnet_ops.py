@@ -855,6 +855,24 @@ for order in (1, 2, 3):
     case(f"np_norm_vector_ord{order}", "_npi_norm", {"data": (3, 4)}, ord=order, axis=(1,),
          flag=0, keepdims=True)
 
+# --- quantization boundaries (MXNet's oneDNN CPU semantics) -----------------------------------
+for out_type, (low, high) in (("int8", (-1.5, 2.5)), ("int8", (0.5, 2.0)), ("uint8", (-1.5, 2.5)),
+                              ("uint8", (0.5, 2.0)), ("auto", (0.2, 2.0)), ("auto", (-1.0, 3.0))):
+    case(f"quantize_v2_{out_type}_{low}_{high}", "_contrib_quantize_v2", {"data": (3, 7)},
+         call="quantize_v2", out_type=out_type, min_calib_range=low, max_calib_range=high,
+         dtype_variants=False)
+for out_type in ("int8", "uint8"):
+    case(f"quantize_v2_{out_type}_from_data", "_contrib_quantize_v2", {"data": (3, 7)},
+         call="quantize_v2", out_type=out_type, dtype_variants=False)
+    case(f"dequantize_{out_type}", "_contrib_dequantize",
+         {"data": ((3, 7), "range:-127:128" if out_type == "int8" else "range:0:256", out_type),
+          "min": ((1,), "unit", "float32"), "max": ((1,), "above1", "float32")},
+         call="dequantize", dtype_variants=False)
+case("requantize", "_contrib_requantize",
+     {"data": ((3, 7), "range:-2000000000:2000000000", "int32"),
+      "min": ((1,), "unit", "float32"), "max": ((1,), "above1", "float32")},
+     call="requantize", min_calib_range=-2.0, max_calib_range=2.5, dtype_variants=False)
+
 # --- creation by MXNet's own evaluation ------------------------------------------------------------
 case("full", "_full", {}, call="full", shape=(2, 3), val=1.5)
 case("eye", "_eye", {}, call="eye", N=3, M=4, k=-1)
@@ -903,6 +921,31 @@ control_case("cond_true", "_cond", _cond_branch, {"x": ((2, 3), "positive"), "y"
                                                                                  "unit")})
 control_case("cond_false", "_cond", _cond_branch, {"x": ((2, 3), "unit"), "y": ((2, 3),
                                                                                "above1")})
+
+
+def _while_full(i: mx.sym.Symbol, s: mx.sym.Symbol, w: mx.sym.Symbol) -> mx.sym.Symbol:
+    # the condition holds for every step: all max_iterations rows are MXNet's own
+    outs, states = mx.sym.contrib.while_loop(
+        lambda i, s: mx.sym.sum(i) < 100,
+        lambda i, s: ([s * w, i * 2], [i + 1, s + mx.sym.broadcast_mul(w, i)]),
+        [i, s], max_iterations=5, name="op")
+    return mx.sym.Group(list(outs) + list(states))
+
+
+def _while_early_exit(i: mx.sym.Symbol, s: mx.sym.Symbol) -> mx.sym.Symbol:
+    # stops after 3 steps; MXNet leaves the step-output rows past them uninitialised, so the
+    # case compares the final loop variables
+    _, states = mx.sym.contrib.while_loop(
+        lambda i, s: mx.sym.sum(i) < 4,
+        lambda i, s: ([s * 2], [i + 1, mx.sym.broadcast_add(s * 0.5, i)]),
+        [i, s], max_iterations=8, name="op")
+    return mx.sym.Group(list(states))
+
+
+control_case("while_loop", "_while_loop", _while_full,
+             {"i": ((1,), "range:0:2"), "s": (2, 3), "w": (2, 3)}, params=("w",))
+control_case("while_loop_early_exit", "_while_loop", _while_early_exit,
+             {"i": ((1,), "range:1:2"), "s": (3,)})
 
 # --- random: values cannot match MXNet's, so each output's distribution is compared ------------
 RANDOM = {"compare": "distribution"}  # at 22+ built on Dropout's random bits

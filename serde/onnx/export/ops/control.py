@@ -1,4 +1,4 @@
-"""Control flow: ``_foreach`` -> Scan, ``_cond`` -> If.
+"""Control flow: ``_foreach`` -> Scan, ``_cond`` -> If, ``_while_loop`` -> Loop.
 
 MXNet keeps a control-flow op's bodies as graph JSON in the node (``subgraphs``) and maps the
 node's inputs onto each body's inputs with ``*_locs`` attributes. Bodies are converted by the
@@ -185,6 +185,93 @@ def cond(node: MxNode, ctx: ExportContext) -> list[str]:
     outputs = ctx.emit("If", [flag], len(node.outputs), name=node.name,
                        then_branch=graphs[0], else_branch=graphs[1])
     for tensor, mx_name in zip(outputs, node.outputs, strict=True):
+        ctx.dtypes[tensor] = ctx.dtype(mx_name)
+        ctx.shapes[tensor] = ctx.shapes.get(mx_name)
+    return outputs
+
+
+@register("_while_loop")
+def while_loop(node: MxNode, ctx: ExportContext) -> list[str]:
+    """MXNet's while_loop -> ONNX Loop: the condition is evaluated on the initial loop vars in
+    the outer graph and again on the new ones inside the body; step outputs are stacked and
+    zero-padded to ``max_iterations`` rows (MXNet's output shape; MXNet leaves those rows
+    uninitialised)."""
+    cond_locs = _locs(node, "cond_input_locs")
+    func_locs = _locs(node, "func_input_locs")
+    var_locs = _locs(node, "func_var_locs")
+    n_vars = len(var_locs)
+    n_out = node.int("num_out_data")
+    max_iterations = node.int("max_iterations")
+    loop_vars = node.inputs[:n_vars]
+    var_of_func_input = {position: k for k, position in enumerate(var_locs)}
+
+    def cond_bound(values: Sequence[str]) -> dict[int, str]:
+        # cond body input j reads node input cond_locs[j], a loop var (or an outer tensor)
+        return {j: (values[loc] if loc < n_vars else node.inputs[loc])
+                for j, loc in enumerate(cond_locs)}
+
+    first = convert_body(node, ctx, node.subgraphs[0], "cond0", cond_bound(loop_vars), {})
+    ctx.nodes.extend(first.nodes)
+    for tensor in first.initializers:
+        ctx.initializers[tensor.name] = tensor
+    start = ctx.emit1("Cast", [first.outputs[0]], name=f"{node.name}_start",
+                      to=onnx.TensorProto.BOOL, dtype=np.bool_)
+    start = ctx.emit1("Reshape", [start, ctx.add_int64([], f"{node.name}_scalar")],
+                      name=f"{node.name}_start_scalar", dtype=np.bool_)
+    own = {position: (tuple(ctx.shape(loop_vars[k])), ctx.dtype(loop_vars[k]))
+           for position, k in var_of_func_input.items()}
+    bound = {position: node.inputs[loc] for position, loc in enumerate(func_locs)
+             if position not in var_of_func_input}
+    func = convert_body(node, ctx, node.subgraphs[1], "func", bound, own)
+    step_outputs, new_vars = func.outputs[:n_out], func.outputs[n_out:]
+    for tensor, var in zip(new_vars, loop_vars, strict=True):
+        func.ctx.shapes[tensor] = tuple(ctx.shape(var))
+    again = convert_body(node, func.ctx, node.subgraphs[0], "cond", cond_bound(new_vars), {})
+    func.nodes.extend(again.nodes)
+    func.initializers.extend(again.initializers)
+    keep_going = func.ctx.emit1("Cast", [again.outputs[0]], name=f"{node.name}_again",
+                                to=onnx.TensorProto.BOOL, dtype=np.bool_)
+    keep_going = func.ctx.emit1("Reshape", [keep_going, func.ctx.add_int64(
+        [], f"{node.name}_scalar_in")], name=f"{node.name}_again_scalar", dtype=np.bool_)
+    func.nodes = func.ctx.nodes
+    func.initializers = list(func.ctx.initializers.values()) + list(again.initializers)
+    iteration = ctx.unique_name(f"{node.name}_iteration")
+    condition_in = ctx.unique_name(f"{node.name}_condition_in")
+    by_position = {position: vi for position, vi in zip(sorted(own), func.inputs, strict=True)}
+    body_inputs = [helper.make_tensor_value_info(iteration, onnx.TensorProto.INT64, []),
+                   helper.make_tensor_value_info(condition_in, onnx.TensorProto.BOOL, [])]
+    body_inputs += [by_position[position] for position in var_locs]
+    func.outputs = [keep_going] + list(new_vars) + list(step_outputs)
+    graph = _graph(func, f"{node.name}_body", body_inputs)
+    results = ctx.emit("Loop", [ctx.add_int64(max_iterations, f"{node.name}_max"), start]
+                       + list(loop_vars), n_vars + n_out, name=node.name, body=graph)
+    final_vars, stacked = results[:n_vars], results[n_vars:]
+    # MXNet's partial inference leaves a while_loop's output shapes unknown: take them from
+    # the body (a step output stacked max_iterations times, the loop vars as they came in)
+    for step, mx_name in zip(step_outputs, node.outputs[:n_out], strict=True):
+        step_shape = func.ctx.shapes.get(step)
+        if step_shape is not None:
+            ctx.shapes[mx_name] = (max_iterations, *step_shape)
+    for var, mx_name in zip(loop_vars, node.outputs[n_out:], strict=False):
+        ctx.shapes[mx_name] = tuple(ctx.shape(var))
+    padded = []
+    for tensor, mx_name in zip(stacked, node.outputs[:n_out], strict=True):
+        rank = len(ctx.shape(mx_name))
+        rows = ctx.emit1("Slice", [ctx.emit1("Shape", [tensor], name=f"{node.name}_shape",
+                                             dtype=np.int64),
+                                   ctx.add_int64([0], f"{node.name}_r0"),
+                                   ctx.add_int64([1], f"{node.name}_r1")],
+                         name=f"{node.name}_rows", dtype=np.int64)
+        missing = ctx.emit1("Sub", [ctx.add_int64([max_iterations], f"{node.name}_m"), rows],
+                            name=f"{node.name}_missing", dtype=np.int64)
+        zeros = ctx.add_int64([0] * rank, f"{node.name}_zeros")
+        pads = ctx.emit1("Concat", [zeros, missing, ctx.add_int64([0] * (rank - 1),
+                                                                  f"{node.name}_rest")],
+                         name=f"{node.name}_pads", axis=0, dtype=np.int64)
+        padded.append(ctx.emit1("Pad", [tensor, pads], name=f"{node.name}_pad",
+                                dtype=ctx.dtype(mx_name)))
+    outputs = padded + final_vars
+    for tensor, mx_name in zip(outputs, node.outputs, strict=False):
         ctx.dtypes[tensor] = ctx.dtype(mx_name)
         ctx.shapes[tensor] = ctx.shapes.get(mx_name)
     return outputs

@@ -116,6 +116,20 @@ def convert_body(node: MxNode, ctx: ExportContext, sub: dict[str, Any], label: s
     return Body(child.nodes, list(child.initializers.values()), inputs, heads, child)
 
 
+def inline_condition(node: MxNode, ctx: ExportContext, sub: dict[str, Any], label: str,
+                     bound: dict[int, str]) -> str:
+    """Convert a condition body straight into ``ctx`` (no subgraph of its own) and return its
+    value as the 0-d bool that If and Loop take."""
+    condition = convert_body(node, ctx, sub, label, bound, {})
+    ctx.nodes.extend(condition.nodes)
+    for tensor in condition.initializers:
+        ctx.initializers[tensor.name] = tensor
+    flag = ctx.emit1("Cast", [condition.outputs[0]], name=f"{node.name}_{label}_flag",
+                     to=onnx.TensorProto.BOOL, dtype=np.bool_)
+    return ctx.emit1("Reshape", [flag, ctx.add_int64([], f"{node.name}_{label}_scalar")],
+                     name=f"{node.name}_{label}_flag_scalar", dtype=np.bool_)
+
+
 def _graph(body: Body, name: str, input_order: Sequence[onnx.ValueInfoProto]) -> onnx.GraphProto:
     outputs = [helper.make_tensor_value_info(t, body.ctx.onnx_dtype(t), None)
                for t in body.outputs]
@@ -170,14 +184,7 @@ def cond(node: MxNode, ctx: ExportContext) -> list[str]:
     def bound(locs: list[int]) -> dict[int, str]:
         return {position: node.inputs[loc] for position, loc in enumerate(locs)}
 
-    condition = convert_body(node, ctx, node.subgraphs[0], "cond", bound(cond_locs), {})
-    ctx.nodes.extend(condition.nodes)  # computed in the outer graph
-    for tensor in condition.initializers:
-        ctx.initializers[tensor.name] = tensor
-    flag = ctx.emit1("Cast", [condition.outputs[0]], name=f"{node.name}_flag",
-                     to=onnx.TensorProto.BOOL, dtype=np.bool_)
-    flag = ctx.emit1("Reshape", [flag, ctx.add_int64([], f"{node.name}_scalar")],
-                     name=f"{node.name}_flag_scalar", dtype=np.bool_)
+    flag = inline_condition(node, ctx, node.subgraphs[0], "cond", bound(cond_locs))
     branches = [convert_body(node, ctx, node.subgraphs[k], label, bound(locs), {})
                 for k, label, locs in ((1, "then", then_locs), (2, "else", else_locs))]
     graphs = [_graph(branch, f"{node.name}_{label}", [])
@@ -210,14 +217,7 @@ def while_loop(node: MxNode, ctx: ExportContext) -> list[str]:
         return {j: (values[loc] if loc < n_vars else node.inputs[loc])
                 for j, loc in enumerate(cond_locs)}
 
-    first = convert_body(node, ctx, node.subgraphs[0], "cond0", cond_bound(loop_vars), {})
-    ctx.nodes.extend(first.nodes)
-    for tensor in first.initializers:
-        ctx.initializers[tensor.name] = tensor
-    start = ctx.emit1("Cast", [first.outputs[0]], name=f"{node.name}_start",
-                      to=onnx.TensorProto.BOOL, dtype=np.bool_)
-    start = ctx.emit1("Reshape", [start, ctx.add_int64([], f"{node.name}_scalar")],
-                      name=f"{node.name}_start_scalar", dtype=np.bool_)
+    start = inline_condition(node, ctx, node.subgraphs[0], "cond0", cond_bound(loop_vars))
     own = {position: (tuple(ctx.shape(loop_vars[k])), ctx.dtype(loop_vars[k]))
            for position, k in var_of_func_input.items()}
     bound = {position: node.inputs[loc] for position, loc in enumerate(func_locs)
@@ -226,15 +226,10 @@ def while_loop(node: MxNode, ctx: ExportContext) -> list[str]:
     step_outputs, new_vars = func.outputs[:n_out], func.outputs[n_out:]
     for tensor, var in zip(new_vars, loop_vars, strict=True):
         func.ctx.shapes[tensor] = tuple(ctx.shape(var))
-    again = convert_body(node, func.ctx, node.subgraphs[0], "cond", cond_bound(new_vars), {})
-    func.nodes.extend(again.nodes)
-    func.initializers.extend(again.initializers)
-    keep_going = func.ctx.emit1("Cast", [again.outputs[0]], name=f"{node.name}_again",
-                                to=onnx.TensorProto.BOOL, dtype=np.bool_)
-    keep_going = func.ctx.emit1("Reshape", [keep_going, func.ctx.add_int64(
-        [], f"{node.name}_scalar_in")], name=f"{node.name}_again_scalar", dtype=np.bool_)
+    keep_going = inline_condition(node, func.ctx, node.subgraphs[0], "cond",
+                                  cond_bound(new_vars))
     func.nodes = func.ctx.nodes
-    func.initializers = list(func.ctx.initializers.values()) + list(again.initializers)
+    func.initializers = list(func.ctx.initializers.values())
     iteration = ctx.unique_name(f"{node.name}_iteration")
     condition_in = ctx.unique_name(f"{node.name}_condition_in")
     by_position = {position: vi for position, vi in zip(sorted(own), func.inputs, strict=True)}

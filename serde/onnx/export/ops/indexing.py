@@ -286,15 +286,11 @@ def boolean_mask(node: MxNode, ctx: ExportContext) -> list[str]:
 
 
 @register("diag")
-def diag(node: MxNode, ctx: ExportContext) -> list[str]:
-    from .numpy_ops import diagonal, make_diagonal
+def legacy_diag(node: MxNode, ctx: ExportContext) -> list[str]:
+    from .numpy_ops import diag
 
-    b = Builder(node, ctx)
-    data = node.inputs[0]
-    k = node.int("k", 0)
-    if len(ctx.shape(data)) == 1:
-        return [make_diagonal(b, data, k)]
-    return [diagonal(b, data, k, node.int("axis1", 0), node.int("axis2", 1))]
+    return [diag(Builder(node, ctx), node.inputs[0], node.int("k", 0), node.int("axis1", 0),
+                 node.int("axis2", 1))]
 
 
 @register("scatter_nd")

@@ -735,14 +735,16 @@ def make_diagonal(b: Builder, data: str, offset: int) -> str:
     return b("Reshape", product, b.i64(shape[:-1] + [size, size]))
 
 
+def diag(b: Builder, data: str, k: int, axis1: int = 0, axis2: int = 1) -> str:
+    """numpy.diag: a vector becomes a diagonal matrix, a matrix gives its diagonal."""
+    if len(b.ctx.shape(data)) == 1:
+        return make_diagonal(b, data, k)
+    return diagonal(b, data, k, axis1, axis2)
+
+
 @register("_np_diag")
 def np_diag(node: MxNode, ctx: ExportContext) -> list[str]:
-    b = Builder(node, ctx)
-    data = node.inputs[0]
-    k = node.int("k", 0)
-    if len(ctx.shape(data)) == 1:
-        return [make_diagonal(b, data, k)]
-    return [diagonal(b, data, k, 0, 1)]
+    return [diag(Builder(node, ctx), node.inputs[0], node.int("k", 0))]
 
 
 @register("_np_diagonal")

@@ -283,8 +283,13 @@ def box_iou(node: MxNode, ctx: ExportContext) -> list[str]:
     a = b("Reshape", corners(b, lhs, center), b.i64([-1, 4]))
     c = b("Reshape", corners(b, rhs, center), b.i64([-1, 4]))
     iou = _pairwise_iou(b, a, c, dtype)
-    target = list(lhs_shape[:-1]) + list(rhs_shape[:-1])
-    return [b("Reshape", iou, b.i64(target), out=node.outputs[0])]
+    if ctx.has_dynamic_axes:  # lhs.shape[:-1] + rhs.shape[:-1] at run time
+        def lead(t: str) -> str:
+            return b("Slice", b("Shape", t, dtype=INT64), b.i64([0]), b.i64([-1]), dtype=INT64)
+        target = b("Concat", lead(lhs), lead(rhs), axis=0, dtype=INT64)
+    else:
+        target = b.i64(list(lhs_shape[:-1]) + list(rhs_shape[:-1]))
+    return [b("Reshape", iou, target, out=node.outputs[0])]
 
 
 @register("_contrib_box_encode")

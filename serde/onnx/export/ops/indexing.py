@@ -157,18 +157,28 @@ def topk(node: MxNode, ctx: ExportContext) -> list[str]:
                             name=node.name, axis=axis)
         mask = ctx.emit1("ScatterElements", [zeros, index, ones], name=f"{node.name}_scatter",
                          axis=axis)
-        return ctx.emit("Reshape", [mask, ctx.add_int64(list(ctx.shape(node.outputs[0])),
-                                                        f"{node.name}_out_shape")],
+        return ctx.emit("Reshape", [mask, ctx.emit1("Shape", [node.inputs[0]],
+                                                    name=f"{node.name}_in_shape",
+                                                    dtype=np.int64)],
                         node.outputs[:1], name=node.name)
     raise node.fail(f"topk ret_typ {ret!r} is not supported")
+
+
+def _full_k(ctx: ExportContext, node: MxNode, data: str, axis: int) -> str:
+    """k = the whole axis, from the runtime shape when axes are dynamic."""
+    if not ctx.has_dynamic_axes:
+        size = (ctx.shape(data) if data in ctx.shapes else ctx.shape(node.inputs[0]))[axis]
+        return ctx.add_int64([size], f"{node.name}_k")
+    b = Builder(node, ctx)
+    return b("Slice", b("Shape", data, dtype=np.int64), b.i64([axis]), b.i64([axis + 1]),
+             dtype=np.int64)
 
 
 @register("argsort")
 def argsort(node: MxNode, ctx: ExportContext) -> list[str]:
     data, axis = _sort_axis(ctx, node)
-    size = (ctx.shape(data) if data in ctx.shapes else ctx.shape(node.inputs[0]))[axis]
     largest = int(not node.bool("is_ascend", True))
-    _, index = ctx.emit("TopK", [data, ctx.add_int64([size], f"{node.name}_k")], 2,
+    _, index = ctx.emit("TopK", [data, _full_k(ctx, node, data, axis)], 2,
                         name=f"{node.name}_topk", axis=axis, largest=largest, sorted=1)
     ctx.dtypes[index] = np.dtype(np.int64)
     return [cast_to(ctx, node, index, np.dtype(node.str("dtype", "float32")), node.outputs[0])]
@@ -181,11 +191,13 @@ def repeat(node: MxNode, ctx: ExportContext) -> list[str]:
     shape = list(ctx.shape(data))
     axis = node.optional("axis")
     if axis is None:  # MXNet repeats the flattened input
-        shape, axis = [int(np.prod(shape))], 0
+        shape, axis = [-1 if ctx.has_dynamic_axes else int(np.prod(shape))], 0
     axis = int(axis) % len(shape)
     out_shape = list(ctx.shape(node.outputs[0]))
     if ctx.has_dynamic_axes and axis > 0 and node.optional("axis") is not None:
         shape, out_shape = [0] + shape[1:], [0] + out_shape[1:]  # 0: copy the (dynamic) batch
+    elif ctx.has_dynamic_axes and node.optional("axis") is None:
+        out_shape = [-1]
     expanded = ctx.emit1("Reshape", [data, ctx.add_int64(shape[:axis + 1] + [1] + shape[axis + 1:],
                                                          f"{node.name}_expanded_shape")],
                          name=f"{node.name}_expand")
@@ -243,9 +255,8 @@ def argmax_channel(node: MxNode, ctx: ExportContext) -> list[str]:
 @register("sort")
 def sort(node: MxNode, ctx: ExportContext) -> list[str]:
     data, axis = _sort_axis(ctx, node)
-    size = (ctx.shape(data) if data in ctx.shapes else ctx.shape(node.inputs[0]))[axis]
     largest = int(not node.bool("is_ascend", True))
-    values, _ = ctx.emit("TopK", [data, ctx.add_int64([size], f"{node.name}_k")], 2,
+    values, _ = ctx.emit("TopK", [data, _full_k(ctx, node, data, axis)], 2,
                          name=f"{node.name}_topk", axis=axis, largest=largest, sorted=1)
     ctx.dtypes[values] = np.dtype(ctx.dtype(node.inputs[0]))
     return [values]

@@ -225,7 +225,7 @@ def khatri_rao(node: MxNode, ctx: ExportContext) -> list[str]:
         other_rows = ctx.shape(other)[0]
         product = b("Mul", b.unsqueeze(result, [1]), b.unsqueeze(other, [0]))
         rows *= other_rows
-        result = b("Reshape", product, b.i64([rows, cols]))
+        result = b("Reshape", product, b.i64([-1 if ctx.has_dynamic_axes else rows, cols]))
     return [result]
 
 

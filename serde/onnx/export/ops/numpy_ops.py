@@ -356,12 +356,22 @@ def np_std_var(node: MxNode, ctx: ExportContext) -> list[str]:
     data = as_dtype(b, node.inputs[0], dtype)
     shape = ctx.shape(node.inputs[0])
     axes = axes_of(node, len(shape))
-    count = int(np.prod([shape[a] for a in (axes if axes is not None else range(len(shape)))]))
+    reduced = list(axes if axes is not None else range(len(shape)))
     mean = reduce(b, "ReduceMean", data, axes, True)
     centred = b("Sub", data, mean)
     total = reduce(b, "ReduceSum", b("Mul", centred, centred), axes,
                    node.bool("keepdims", False))
-    var = b("Div", total, b.const(max(count - node.int("ddof", 0), 0), dtype, "n"))
+    ddof = node.int("ddof", 0)
+    if ctx.has_dynamic_axes:  # the count of reduced elements, from the runtime shape
+        count = b.cast(b("ReduceProd", b("Gather", b("Shape", data, dtype=INT64),
+                                         b.i64(reduced), axis=0, dtype=INT64), keepdims=0,
+                         dtype=INT64), dtype)
+        divisor = b("Max", b("Sub", count, b.const(ddof, dtype, "ddof")),
+                    b.const(0, dtype, "zero"))
+    else:
+        count = int(np.prod([shape[a] for a in reduced]))
+        divisor = b.const(max(count - ddof, 0), dtype, "n")
+    var = b("Div", total, divisor)
     return [b("Sqrt", var) if node.op == "_npi_std" else var]
 
 
@@ -492,7 +502,7 @@ def np_roll(node: MxNode, ctx: ExportContext) -> list[str]:
             data = b("Concat", _slice_axis(b, data, axis, size - shift, size),
                      _slice_axis(b, data, axis, 0, size - shift), axis=axis)
     if flat:
-        data = b("Reshape", data, b.i64(shape))
+        data = b("Reshape", data, b("Shape", node.inputs[0], dtype=INT64))
     return [data]
 
 
@@ -544,12 +554,13 @@ def np_stacks(node: MxNode, ctx: ExportContext) -> list[str]:
     parts = []
     for tensor in inputs:
         shape = list(ctx.shape(tensor))
+        flat = -1 if ctx.has_dynamic_axes else int(np.prod(shape))
         if node.op == "_npi_vstack":
-            target, axis = (shape if len(shape) >= 2 else [1, int(np.prod(shape))]), 0
+            target, axis = (shape if len(shape) >= 2 else [1, flat]), 0
         elif node.op == "_npi_hstack":
             target, axis = (shape or [1]), (0 if len(shape) <= 1 else 1)
         elif node.op == "_npi_column_stack":
-            target, axis = (shape if len(shape) >= 2 else [int(np.prod(shape)), 1]), 1
+            target, axis = (shape if len(shape) >= 2 else [flat, 1]), 1
         else:  # dstack: atleast_3d
             target = {0: [1, 1, 1], 1: [1] + shape + [1], 2: shape + [1]}.get(len(shape), shape)
             axis = 2

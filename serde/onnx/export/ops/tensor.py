@@ -180,8 +180,16 @@ def slice_op(node: MxNode, ctx: ExportContext) -> list[str]:
 @register("slice_like")
 def slice_like(node: MxNode, ctx: ExportContext) -> list[str]:
     out_shape = ctx.shape(node.outputs[0])
-    axes = list(range(len(out_shape)))
-    return _slice(ctx, node, [0] * len(axes), list(out_shape), axes)
+    rank = len(out_shape)
+    axes = [int(a) % rank for a in (node.tuple("axes", ()) or range(rank))]
+    if not ctx.has_dynamic_axes:
+        return _slice(ctx, node, [0] * rank, list(out_shape), list(range(rank)))
+    # the reference's runtime shape gives the ends on the sliced axes (dynamic axes stay so)
+    b = Builder(node, ctx)
+    ends = b("Gather", b("Shape", node.inputs[1], dtype=INT64), b.i64(axes), axis=0,
+             dtype=INT64)
+    return [b("Slice", node.inputs[0], b.i64([0] * len(axes)), ends, b.i64(axes),
+              out=node.outputs[0])]
 
 
 @register("SliceChannel")
@@ -231,8 +239,9 @@ def tile(node: MxNode, ctx: ExportContext) -> list[str]:
     rank = len(ctx.shape(node.inputs[0]))
     data = node.inputs[0]
     if len(reps) > rank:  # MXNet prepends axes to the input, ONNX needs equal ranks
-        data = ctx.emit1("Reshape", [data, ctx.add_int64([1] * (len(reps) - rank) + list(
-            ctx.shape(data)), f"{node.name}_shape")], name=f"{node.name}_reshape")
+        data = ctx.emit1("Unsqueeze", [data, ctx.add_int64(list(range(len(reps) - rank)),
+                                                           f"{node.name}_axes")],
+                         name=f"{node.name}_prepend")
     elif len(reps) < rank:
         reps = [1] * (rank - len(reps)) + reps
     return ctx.emit("Tile", [data, ctx.add_int64(reps, f"{node.name}_reps")], node.outputs,

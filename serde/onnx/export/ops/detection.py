@@ -382,7 +382,7 @@ def _bilinear_roi_samples(b: Builder, data: str, index: str, ys: str, xs: str) -
 
     y_lo, y_hi, ly, hy, y_in = axis_taps(ys, h)
     x_lo, x_hi, lx, hx, x_in = axis_taps(xs, w)
-    table = b("Reshape", b("Transpose", data, perm=[0, 2, 3, 1]), b.i64([n * h * w, c]))
+    table = b("Reshape", b("Transpose", data, perm=[0, 2, 3, 1]), b.i64([-1, c]))
     base = b("Reshape", b("Mul", index, b.i64(h * w), dtype=INT64), b.i64([-1, 1, 1]),
              dtype=INT64)
     total = None

@@ -120,10 +120,21 @@ def selfatt_valatt(node: MxNode, ctx: ExportContext) -> list[str]:
     value = _interleaved_part(ctx, node, 2)
     mixed = ctx.emit1("MatMul", [node.inputs[1], value], name=f"{node.name}_matmul",
                       shape=(batch * heads, seq, dim))
-    split = _reshape(ctx, node, mixed, [batch, heads, seq, dim], "unmerge")
+    return _unmerge_heads(ctx, node, mixed, heads, (batch, heads, seq, dim))
+
+
+def _unmerge_heads(ctx: ExportContext, node: MxNode, mixed: str, heads: int,
+                   shape: tuple[int, ...]) -> list[str]:
+    """(B*H, L, D) -> (L, B, H*D), reading L and D from the runtime shape."""
+    b = Builder(node, ctx)
+    batch, _, length, dim = shape
+    rest = b("Slice", b("Shape", mixed, dtype=np.int64), b.i64([1]), b.i64([3]), dtype=np.int64)
+    split = ctx.emit1("Reshape", [mixed, b("Concat", b.i64([-1, heads]), rest, axis=0,
+                                           dtype=np.int64)],
+                      name=f"{node.name}_unmerge", shape=shape)
     moved = ctx.emit1("Transpose", [split], name=f"{node.name}_seq_first", perm=[2, 0, 1, 3],
-                      shape=(seq, batch, heads, dim))
-    return ctx.emit("Reshape", [moved, ctx.add_int64([seq, batch, heads * dim],
+                      shape=(length, batch, heads, dim))
+    return ctx.emit("Reshape", [moved, ctx.add_int64([0, 0, heads * dim],
                                                      f"{node.name}_shape")],
                     node.outputs[:1], name=node.name)
 
@@ -134,13 +145,27 @@ def _encdec_heads(ctx: ExportContext, node: MxNode, tensor: str, parts: int, par
     length, batch, width = ctx.shape(tensor)
     heads = node.int("heads")
     dim = width // (parts * heads)
-    split = _reshape(ctx, node, tensor, [length, batch, heads, parts, dim], f"{label}_split")
+    # 0 copies the (possibly dynamic) sequence and batch sizes from the input
+    split = ctx.emit1("Reshape", [tensor, ctx.add_int64([0, 0, heads, parts, dim],
+                                                        f"{node.name}_{label}_split_shape")],
+                      name=f"{node.name}_{label}_split", shape=(length, batch, heads, parts, dim))
     picked = ctx.emit1("Gather", [split, ctx.add_int64(part, f"{node.name}_{label}_part")],
                        name=f"{node.name}_{label}_pick", axis=3,
                        shape=(length, batch, heads, dim))
     moved = ctx.emit1("Transpose", [picked], name=f"{node.name}_{label}_heads_first",
                       perm=[1, 2, 0, 3], shape=(batch, heads, length, dim))
-    return _reshape(ctx, node, moved, [batch * heads, length, dim], f"{label}_merge")
+    return _merge_leading(ctx, node, moved, f"{label}_merge", (batch * heads, length, dim))
+
+
+def _merge_leading(ctx: ExportContext, node: MxNode, tensor: str, label: str,
+                   shape: tuple[int, ...]) -> str:
+    """(A, B, C, D) -> (A*B, C, D), with C and D read from the runtime shape."""
+    b = Builder(node, ctx)
+    rest = b("Slice", b("Shape", tensor, dtype=np.int64), b.i64([2]), b.i64([4]),
+             dtype=np.int64)
+    target = b("Concat", b.i64([-1]), rest, axis=0, dtype=np.int64)
+    out = ctx.emit1("Reshape", [tensor, target], name=f"{node.name}_{label}", shape=shape)
+    return out
 
 
 @register("_contrib_interleaved_matmul_encdec_qk")
@@ -166,12 +191,7 @@ def encdec_valatt(node: MxNode, ctx: ExportContext) -> list[str]:
     value = _encdec_heads(ctx, node, keys_values, 2, 1, "v")
     mixed = ctx.emit1("MatMul", [attention, value], name=f"{node.name}_matmul",
                       shape=(batch * heads, length_q, dim))
-    split = _reshape(ctx, node, mixed, [batch, heads, length_q, dim], "unmerge")
-    moved = ctx.emit1("Transpose", [split], name=f"{node.name}_seq_first", perm=[2, 0, 1, 3],
-                      shape=(length_q, batch, heads, dim))
-    return ctx.emit("Reshape", [moved, ctx.add_int64([length_q, batch, heads * dim],
-                                                     f"{node.name}_shape")],
-                    node.outputs[:1], name=node.name)
+    return _unmerge_heads(ctx, node, mixed, heads, (batch, heads, length_q, dim))
 
 
 # --- _linalg_* (MXNet's BLAS/LAPACK wrappers over the last two axes) -------------------------

@@ -20,12 +20,12 @@ def sequence_mask(node: MxNode, ctx: ExportContext) -> list[str]:
     axis = node.int("axis", 0) % rank
     if axis not in (0, 1):
         raise node.fail(f"SequenceMask over axis {axis} is not supported (MXNet allows 0 or 1)")
-    steps, batch = shape[axis], shape[1 - axis]
+    steps = shape[axis]
     # time index t along ``axis`` against the length of batch entry n along the other axis
     step_shape = [1] * rank
     step_shape[axis] = steps
     len_shape = [1] * rank
-    len_shape[1 - axis] = batch
+    len_shape[1 - axis] = -1  # the batch, however many
     step_values = np.arange(steps).reshape(step_shape).astype(ctx.dtype(lengths))
     lens = ctx.emit1("Reshape", [lengths, ctx.add_int64(len_shape, f"{node.name}_len_shape")],
                      name=f"{node.name}_lengths")
@@ -60,7 +60,7 @@ def sequence_last(node: MxNode, ctx: ExportContext) -> list[str]:
     shape = ctx.shape(data)
     axis = node.int("axis", 0) % len(shape)
     if not node.bool("use_sequence_length", False):
-        last = ctx.add_int64(shape[axis] - 1, f"{node.name}_last")
+        last = ctx.add_int64(-1, f"{node.name}_last")  # the last step, however many
         return ctx.emit("Gather", [data, last], node.outputs[:1], name=node.name, axis=axis)
     lengths = ctx.emit1("Cast", [node.inputs[1]], name=f"{node.name}_len", to=TensorProto.INT64,
                         dtype=np.int64)
@@ -74,9 +74,9 @@ def sequence_last(node: MxNode, ctx: ExportContext) -> list[str]:
     index = ctx.emit1("Reshape", [steps, ctx.add_int64([-1, 1] + [1] * (len(shape) - 2),
                                                        f"{node.name}_ishape")],
                       name=f"{node.name}_index", dtype=np.int64)
-    rest = list(shape[2:]) if axis == 0 else list(shape[2:])
-    batch = shape[1] if axis == 0 else shape[0]
-    index = ctx.emit1("Expand", [index, ctx.add_int64([batch, 1] + rest, f"{node.name}_eshape")],
+    rest = list(shape[2:])
+    # broadcasting from 1s keeps the index's own (possibly dynamic) batch
+    index = ctx.emit1("Expand", [index, ctx.add_int64([1, 1] + rest, f"{node.name}_eshape")],
                       name=f"{node.name}_index_b", dtype=np.int64)
     picked = ctx.emit1("GatherElements", [data_bt, index], name=f"{node.name}_pick", axis=1)
     return ctx.emit("Squeeze", [picked, ctx.add_int64([1], f"{node.name}_sq")],

@@ -9,6 +9,8 @@ multinomial draws are computed from uniforms (Box-Muller, inverse CDF).
 """
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from onnx import TensorProto, helper
 
@@ -78,14 +80,21 @@ def sample_multinomial(node: MxNode, ctx: ExportContext) -> list[str]:
                       name=f"{node.name}_log_rows")
     samples = _emit(ctx, node, "Multinomial", [log_p], None, f"{node.name}_draw",
                     TensorProto.INT64, sample_size=draws)
+    return _multinomial_outputs(ctx, node, samples, lambda: log_p, out_shape)
+
+
+def _multinomial_outputs(ctx: ExportContext, node: MxNode, samples: str,
+                         log_probs: Any, out_shape: list[int]) -> list[str]:
+    """(rows, draws) int64 samples -> MXNet's outputs: the samples in its dtype and shape,
+    and with get_prob their log-probabilities (``log_probs()`` gives the (rows, k) table)."""
     dtype, onnx_dtype = _out_dtype(ctx, node)
     shaped = ctx.emit1("Reshape", [samples, ctx.add_int64(out_shape, f"{node.name}_shape")],
                        name=f"{node.name}_reshape", dtype=np.int64)
     results = [ctx.emit1("Cast", [shaped], node.outputs[0], name=node.name, to=onnx_dtype,
                          dtype=dtype)]
     if node.bool("get_prob", False):
-        picked = ctx.emit1("GatherElements", [log_p, samples], name=f"{node.name}_log_prob",
-                           axis=1)
+        picked = ctx.emit1("GatherElements", [log_probs(), samples],
+                           name=f"{node.name}_log_prob", axis=1)
         results.append(ctx.emit1("Reshape", [picked, ctx.add_int64(out_shape,
                                                                    f"{node.name}_prob_shape")],
                                  node.outputs[1], name=f"{node.name}_prob"))
@@ -193,21 +202,12 @@ def sample_multinomial_bits(node: MxNode, ctx: ExportContext) -> list[str]:
     below = ctx.emit1("Less", [head, u], name=f"{node.name}_below", dtype=np.bool_)
     count = ctx.emit1("Cast", [below], name=f"{node.name}_count_f", to=TensorProto.INT64,
                       dtype=np.int64)
-    extra, attrs = ([ctx.add_int64([-1], f"{node.name}_red")], {})
-    samples = ctx.emit1("ReduceSum", [count, *extra], name=f"{node.name}_samples", keepdims=0,
-                        dtype=np.int64, **attrs)  # (rows, draws)
-    dtype, onnx_dtype = _out_dtype(ctx, node)
-    shaped = ctx.emit1("Reshape", [samples, ctx.add_int64(out_shape, f"{node.name}_shape")],
-                       name=f"{node.name}_reshape", dtype=np.int64)
-    results = [ctx.emit1("Cast", [shaped], node.outputs[0], name=node.name, to=onnx_dtype,
-                         dtype=dtype)]
-    if node.bool("get_prob", False):
-        log_p = ctx.emit1("Log", [ctx.emit1("Reshape", [data, ctx.add_int64(
-            [rows, classes], f"{node.name}_rows2")], name=f"{node.name}_p2")],
-            name=f"{node.name}_log")
-        picked = ctx.emit1("GatherElements", [log_p, samples], name=f"{node.name}_log_prob",
-                           axis=1)
-        results.append(ctx.emit1("Reshape", [picked, ctx.add_int64(out_shape,
-                                                                   f"{node.name}_prob_shape")],
-                                 node.outputs[1], name=f"{node.name}_prob"))
-    return results
+    samples = ctx.emit1("ReduceSum", [count, ctx.add_int64([-1], f"{node.name}_red")],
+                        name=f"{node.name}_samples", keepdims=0, dtype=np.int64)  # (rows, draws)
+
+    def log_probs() -> str:
+        rows_k = ctx.emit1("Reshape", [data, ctx.add_int64([rows, classes], f"{node.name}_rk")],
+                           name=f"{node.name}_p2")
+        return ctx.emit1("Log", [rows_k], name=f"{node.name}_log")
+
+    return _multinomial_outputs(ctx, node, samples, log_probs, out_shape)

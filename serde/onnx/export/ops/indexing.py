@@ -174,13 +174,20 @@ def _full_k(ctx: ExportContext, node: MxNode, data: str, axis: int) -> str:
              dtype=np.int64)
 
 
-@register("argsort")
-def argsort(node: MxNode, ctx: ExportContext) -> list[str]:
+def _sort_whole_axis(ctx: ExportContext, node: MxNode) -> tuple[str, str]:
+    """(values, int64 indices) of a full sort along MXNet's axis (ascending by default)."""
     data, axis = _sort_axis(ctx, node)
     largest = int(not node.bool("is_ascend", True))
-    _, index = ctx.emit("TopK", [data, _full_k(ctx, node, data, axis)], 2,
-                        name=f"{node.name}_topk", axis=axis, largest=largest, sorted=1)
+    values, index = ctx.emit("TopK", [data, _full_k(ctx, node, data, axis)], 2,
+                             name=f"{node.name}_topk", axis=axis, largest=largest, sorted=1)
+    ctx.dtypes[values] = np.dtype(ctx.dtype(node.inputs[0]))
     ctx.dtypes[index] = np.dtype(np.int64)
+    return values, index
+
+
+@register("argsort")
+def argsort(node: MxNode, ctx: ExportContext) -> list[str]:
+    _, index = _sort_whole_axis(ctx, node)
     return [cast_to(ctx, node, index, np.dtype(node.str("dtype", "float32")), node.outputs[0])]
 
 
@@ -254,11 +261,7 @@ def argmax_channel(node: MxNode, ctx: ExportContext) -> list[str]:
 
 @register("sort")
 def sort(node: MxNode, ctx: ExportContext) -> list[str]:
-    data, axis = _sort_axis(ctx, node)
-    largest = int(not node.bool("is_ascend", True))
-    values, _ = ctx.emit("TopK", [data, _full_k(ctx, node, data, axis)], 2,
-                         name=f"{node.name}_topk", axis=axis, largest=largest, sorted=1)
-    ctx.dtypes[values] = np.dtype(ctx.dtype(node.inputs[0]))
+    values, _ = _sort_whole_axis(ctx, node)
     return [values]
 
 

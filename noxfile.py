@@ -40,10 +40,14 @@ def tests(session: nox.Session) -> None:
 @nox.session(python=PYTHON)
 def conformance(session: nox.Session) -> None:
     """The main job: every conformance suite, results under reports/results/."""
-    _install(session, "test,report")
+    _install(session, "test,report,zoo")
     ctx = _ctx_args(session)
     session.run("python", "-m", "conformance.mxnet_ops", *ctx, env=ENV)
     session.run("python", "-m", "model_zoo_tests.vision", "--models", "ci", *ctx, env=ENV)
+    # GluonCV / GluonNLP: the representative subset, after checking that the committed full
+    # run (nox -s model_zoo) is not older than the converters it went through.
+    session.run("python", "-m", "model_zoo_tests.zoo", "--models", "ci", "--check-fresh", *ctx,
+                env=ENV)
     session.run("python", "-m", "conformance.onnx_node_suite", *ctx, env=ENV)
     session.run("python", "-m", "conformance.light_models", *ctx, env=ENV)
     # The report (history line, reports/*, README headline), then the gate against
@@ -69,9 +73,14 @@ def baseline(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def model_zoo(session: nox.Session) -> None:
-    """Every zoo model (slow): the vision zoo at opset 13 and the default opset."""
+    """Every zoo model (slow): the MXNet vision zoo, then every GluonCV and GluonNLP model, at
+    opset 13 and the default opset. The GluonCV/NLP run resumes: models whose committed
+    results are still fresh are skipped (``-- --force`` re-measures them)."""
     _install(session, "test,zoo")
     session.run("python", "-m", "model_zoo_tests.vision", "--models", "all",
+                *_ctx_args(session), env=ENV)
+    force = ["--force"] if "--force" in session.posargs else []
+    session.run("python", "-m", "model_zoo_tests.zoo", "--models", "all", *force,
                 *_ctx_args(session), env=ENV)
 
 

@@ -17,7 +17,7 @@ import numpy as np
 REPO_ROOT = Path(__file__).resolve().parent.parent
 RESULTS_DIR = REPO_ROOT / "reports" / "results"
 
-STATUSES = ("pass", "wrong-result", "unsupported", "error", "crash", "timeout")
+STATUSES = ("pass", "wrong-result", "unsupported", "limitation", "error", "crash", "timeout")
 
 
 def results_path(suite: str, ctx: str = "cpu", results_dir: Path | None = None) -> Path:

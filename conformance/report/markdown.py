@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .summary import EXPANDED, FAIL, NONE, PARTIAL, PASS, UNDEFINED, UNTESTED
+from .summary import EXPANDED, FAIL, NONE, PARTIAL, PASS, UNDEFINED, UNTESTED, family_counts
 
 SYMBOLS = {PASS: "✓", UNTESTED: "○", EXPANDED: "ƒ", PARTIAL: "◐", FAIL: "✗", NONE: "–",
            UNDEFINED: " "}
@@ -109,7 +109,9 @@ def render_markdown(summary: dict[str, Any]) -> str:
                       "with plots: [index.html](index.html); machine-readable: "
                       "[coverage.json](coverage.json).", ""]
     out += ["## Summary", "", *headline_lines(summary), ""]
-    out += ["Statuses: *limitation* = `unsupported` (a known gap, e.g. a dtype MXNet 1.9.1 lacks); "
+    out += ["Statuses: *limitation* = `unsupported` (a known gap, e.g. a dtype MXNet 1.9.1 lacks) or "
+            "`limitation` (a zoo model failing for a reason documented in "
+            "`model_zoo_tests/tolerances.toml`); "
             "*failure* = `wrong-result`, `error`, `crash` or `timeout`. Expected failures are "
             "listed with a reason in `conformance/expected_failures/<suite>.jsonc`.", ""]
     out += table(["suite", "ctx", "cases", "passed", "limitations", "failures",
@@ -255,6 +257,10 @@ def _zoo_section(summary: dict[str, Any]) -> list[str]:
            "(< 1 passes).", ""]
     for zoo in summary["zoo"]:
         out += [f"### {zoo['title']} (`{zoo['suite']}`, {zoo['ctx'].upper()})", ""]
+        families = family_counts(zoo["rows"])
+        out += table(["family", "models", "pass", "limitation", "failure"],
+                     [[f["family"], f["models"], f["pass"], f["limitation"], f["failure"]]
+                      for f in families]) + [""]
         out += table(ZOO_HEADER, [zoo_row(r) for r in zoo["rows"]])
         failures = [r for r in zoo["rows"] if r["status"] != "pass" and r["message"]]
         if failures:

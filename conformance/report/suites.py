@@ -123,6 +123,8 @@ register_suite(SuiteSpec("mxnet_ops", "Single-op export suite", "op", "export", 
                          "conformance.mxnet_ops"))
 register_suite(SuiteSpec("vision_zoo", "Vision model zoo export", "model", "export", "ratio",
                          "model_zoo_tests.vision"))
+register_suite(SuiteSpec("gluon_zoo", "GluonCV / GluonNLP zoo: export, onnxruntime, import",
+                         "model", "roundtrip", "ratio", "model_zoo_tests.zoo"))
 # Plugged in by registration alone once their result files exist, e.g.:
 # register_suite(SuiteSpec("vision_zoo_roundtrip", "Vision zoo round trip", "model",
 #                          "roundtrip", "ratio", "model_zoo_tests.roundtrip"))

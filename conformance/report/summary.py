@@ -24,7 +24,7 @@ from .suites import SUITES, Record, SuiteSpec
 NODE_OPSET_RANGES = ((1, 12), (13, 17), (18, 22), (23, None))
 #: Case-id marker of the single-op suite's dynamic-first-axis variants.
 DYNAMIC_VARIANT = "~dynamic_batch"
-LIMITATION = ("unsupported",)  # onnx-tensorflow's split: a known limitation ...
+LIMITATION = ("unsupported", "limitation")  # onnx-tensorflow's split: a known limitation ...
 FAILURE = ("wrong-result", "error", "crash", "timeout")  # ... versus a failure to fix
 
 # Cell codes of the two matrices; the renderers map them to symbols and colours.
@@ -338,11 +338,27 @@ def zoo_rows(spec: SuiteSpec, ctx: str, records: list[Record]) -> list[dict[str,
             "export_seconds": _finite(r.get("export_seconds")),
             "import_seconds": _finite(r.get("import_seconds")) if spec.direction != "import"
             else _finite(r.get("seconds")),
-            "ort_seconds": _finite(r.get("ort_seconds_batch4")),
-            "mx_seconds": _finite(r.get("mx_seconds_batch4")),
+            "ort_seconds": _finite(r.get("ort_seconds_batch4", r.get("ort_seconds"))),
+            "mx_seconds": _finite(r.get("mx_seconds_batch4", r.get("mx_seconds"))),
             "message": message[:200],
         })
     return rows
+
+
+def family_counts(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per family: models, and how many pass every case, are limitations, or fail."""
+    outcomes: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    for row in rows:
+        outcomes[row["family"]][row["model"]].append(row["outcome"])
+    table = []
+    for family in sorted(outcomes):
+        models = outcomes[family]
+        worst = ["failure" if "failure" in v else "limitation" if "limitation" in v else "pass"
+                 for v in models.values()]
+        table.append({"family": family, "models": len(models), "pass": worst.count("pass"),
+                      "limitation": worst.count("limitation"),
+                      "failure": worst.count("failure")})
+    return table
 
 
 def models_passing(rows: Iterable[dict[str, Any]]) -> tuple[int, int]:

@@ -76,6 +76,10 @@ def np_var(name: str, shape: Sequence[int] | None = None, dtype: Any = None) -> 
     return mx.sym.var(name, **kwargs).as_np_ndarray()
 
 
+#: (values, known mask, per-element (tensor, axis) source or None), see partial_value
+Partial = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
 class ImportContext:
     def __init__(self, *, opsets: dict[str, int], shapes: dict[str, tuple | None],
                  elem_types: dict[str, int], values: dict[str, np.ndarray],
@@ -90,12 +94,16 @@ class ImportContext:
         self.static_values = static_values    # constant_inputs, and values derived from them
         self.producers = producers
         self.graph_inputs = set(graph_inputs)
-        self.input_shapes = {k: v for k, v in (input_shapes or {}).items()
-                             if all(isinstance(d, int) for d in v)}
+        # unknown (dynamic) dims as -1: MXNet's np-shape inference takes them as unknown
+        self.input_shapes = {k: tuple(d if isinstance(d, int) else -1 for d in v)
+                             for k, v in (input_shapes or {}).items()}
         self.tensors: dict[str, Any] = {}
         self.params: dict[str, np.ndarray] = {}
         self.node: Node | None = None
         self._taken: set[str] = set()
+        self._partials: dict[str, Partial] = {}
+        self._asked_mxnet: set[str] = set()
+        self._unevaluable: dict[str, set[str]] = {}
 
     # ---- errors -------------------------------------------------------------------------
     def error(self, message: str) -> ConversionError:
@@ -157,7 +165,10 @@ class ImportContext:
         if name in self.static_values:
             return tuple(self.static_values[name].shape)
         shape = self.shapes.get(name)
-        if shape is None or not all(isinstance(d, int) for d in shape):
+        # dims ONNX names (dim_param) are dynamic for sure; only unknown ones are worth asking
+        if (shape is None or any(d is None for d in shape)) and name in self.tensors and \
+                name not in self._asked_mxnet:
+            self._asked_mxnet.add(name)  # once per tensor: each ask infers the whole graph
             found = self._mx_shape(name)
             if found is not None:
                 self.shapes[name] = shape = found
@@ -166,21 +177,33 @@ class ImportContext:
         return tuple(d if isinstance(d, int) else None for d in shape)
 
     def _mx_shape(self, name: str) -> tuple | None:
-        """Ask MXNet when ONNX shape inference left a tensor unknown."""
+        """Ask MXNet when ONNX shape inference left a tensor unknown. Dynamic input dims are
+        probed at two sizes (MXNet's inference does not take unknown dims everywhere): the
+        output dims that move with them are dynamic (None), the others static."""
         sym = self.tensors.get(name)
         if sym is None:
             return None
-        try:
-            args = set(sym.list_arguments())
-            known = {k: tuple(v) for k, v in self.input_shapes.items() if k in args}
-            with mx.util.np_shape(True):
-                _, outs, _ = sym.as_nd_ndarray().infer_shape_partial(**known)
-        except mx.base.MXNetError:
+        args = set(sym.list_arguments())
+        probes = []
+        for probe in (2, 3):
+            known = {k: tuple(probe if d < 0 else d for d in v)
+                     for k, v in self.input_shapes.items() if k in args}
+            try:
+                with mx.util.np_shape(True):
+                    _, outs, _ = sym.as_nd_ndarray().infer_shape_partial(**known)
+            except mx.base.MXNetError:
+                return None
+            if not outs or outs[0] is None:
+                return None
+            probes.append(tuple(outs[0]))
+            if not any(d < 0 for v in known.values() for d in v) and \
+                    all(d >= 0 for v in self.input_shapes.values() for d in v):
+                break  # nothing dynamic: one inference says it all
+        first = probes[0]
+        if any(len(p) != len(first) for p in probes):
             return None
-        if not outs or outs[0] is None:
-            return None
-        found = tuple(int(d) if d >= 0 else None for d in outs[0])
-        return found if all(d is not None for d in found) else None
+        return tuple(int(d) if d >= 0 and all(p[i] == d for p in probes) else None
+                     for i, d in enumerate(first))
 
     def in_shape(self, node: Node, index: int) -> tuple | None:
         return self.shape(node.inputs[index]) if node.has_input(index) else None
@@ -257,6 +280,9 @@ class ImportContext:
         missing: set[str] = set()
         self._evaluate(name, missing, depth=0)
         if missing or name not in self.static_values:
+            partial = self.partial_value(name)
+            if partial is not None and partial[1].all():
+                return partial[0]
             node = self.node
             raise StaticValueRequired(name, missing, node=node.name if node else None,
                                       op=node.op_type if node else None, opset=self.opset,
@@ -272,6 +298,15 @@ class ImportContext:
     def _evaluate(self, name: str, missing: set[str], depth: int) -> None:
         if name in self.values or name in self.static_values:
             return
+        known_missing = self._unevaluable.get(name)
+        if known_missing is None:  # memoised: shape sub-graphs share ancestors (a DAG)
+            known_missing = set()
+            self._evaluate_once(name, known_missing, depth)
+            if known_missing:
+                self._unevaluable[name] = known_missing
+        missing.update(known_missing)
+
+    def _evaluate_once(self, name: str, missing: set[str], depth: int) -> None:
         producer = self.producers.get(name)
         if producer is None:
             missing.add(name)
@@ -302,6 +337,26 @@ class ImportContext:
             if out:
                 self.static_values[out] = value
 
+    def partial_value(self, name: str, depth: int = 0) -> Partial | None:
+        """(values, known, sources) of a small integer tensor built from runtime shapes: with
+        dynamic axes, ``Gather(Shape(x), 1)`` is still known when axis 1 of ``x`` is static,
+        and an unknown element copied from a shape says which (tensor, axis) it is. Shape
+        arithmetic (Shape, Gather, Slice, Concat, Unsqueeze, Squeeze, Reshape, Cast, Identity,
+        Add, Sub, Mul, Div) is followed element by element; None when it cannot be."""
+        if name in self.values or name in self.static_values:
+            value = np.asarray(self.values.get(name, self.static_values.get(name)))
+            return value, np.ones(value.shape, bool), _no_sources(value.shape)
+        if name in self._partials:
+            return self._partials[name]
+        producer = self.producers.get(name)
+        if producer is None or depth > 64 or producer.op_type not in _PARTIAL_OPS:
+            return None
+        result = _partial_eval(self, producer, depth)
+        if result is not None and result[0].size <= 64:
+            self._partials[name] = result
+            return result
+        return None
+
     def _ancestor_inputs(self, name: str) -> set[str]:
         found, stack, seen = set(), [name], set()
         while stack:
@@ -316,6 +371,107 @@ class ImportContext:
                 continue
             stack.extend(i for i in producer.input if i)
         return found
+
+
+_PARTIAL_OPS = frozenset({"Shape", "Gather", "Slice", "Concat", "Unsqueeze", "Squeeze",
+                          "Reshape", "Cast", "Identity", "Add", "Sub", "Mul", "Div"})
+
+
+def _no_sources(shape: tuple) -> np.ndarray:
+    return np.full(shape, None, dtype=object)
+
+
+def _partial_eval(ctx: ImportContext, node: onnx.NodeProto, depth: int) -> Partial | None:
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    op = node.op_type
+    if op == "Shape":
+        shape = ctx.shape(node.input[0])
+        if shape is None:
+            return None
+        start = attrs.get("start", 0)
+        start = start + len(shape) if start < 0 else start
+        dims = list(shape)[slice(start, attrs.get("end"))]
+        sources = np.empty(len(dims), dtype=object)
+        for i in range(len(dims)):
+            sources[i] = (node.input[0], start + i)
+        return (np.array([d if d is not None else 0 for d in dims], np.int64),
+                np.array([d is not None for d in dims], bool), sources)
+    ins = [ctx.partial_value(i, depth + 1) if i else None for i in node.input]
+    if not ins or ins[0] is None:
+        return None
+
+    def known(index: int) -> np.ndarray | None:  # an input that must be fully known
+        part = ins[index] if index < len(ins) else None
+        return part[0] if part is not None and part[1].all() else None
+
+    value, mask, sources = ins[0]
+    if op in ("Identity", "Cast"):
+        if op == "Cast":
+            from . import dtypes
+            value = value.astype(dtypes.to_numpy(attrs["to"]))
+        return value, mask, sources
+    if op == "Gather":
+        idx = known(1)
+        if idx is None:
+            return None
+        axis = attrs.get("axis", 0)
+        picked = np.take(np.arange(sources.size).reshape(sources.shape), idx, axis=axis)
+        taken = np.empty(np.shape(picked), dtype=object)
+        for where, flat in np.ndenumerate(picked):
+            taken[where] = sources.flat[flat]
+        return np.take(value, idx, axis=axis), np.take(mask, idx, axis=axis), taken
+    if op == "Slice":
+        if value.ndim != 1:
+            return None
+        starts, ends = known(1), known(2)
+        axes = known(3) if len(ins) > 3 and ins[3] is not None else np.array([0])
+        steps = known(4) if len(ins) > 4 and ins[4] is not None else np.array([1])
+        if starts is None or ends is None or axes is None or steps is None or \
+                axes.reshape(-1).tolist() not in ([0], [-1]):
+            return None
+        sel = slice(int(starts.reshape(-1)[0]), int(max(min(ends.reshape(-1)[0], 2**62),
+                                                       -2**62)), int(steps.reshape(-1)[0]))
+        return value[sel], mask[sel], sources[sel]
+    if op == "Concat":
+        if any(p is None for p in ins):
+            return None
+        axis = attrs.get("axis", 0)
+        return tuple(np.concatenate([p[k] for p in ins], axis=axis) for k in range(3))
+    if op in ("Unsqueeze", "Squeeze", "Reshape"):
+        if op == "Reshape":
+            target = known(1)
+            if target is None:
+                return None
+            shape = [int(t) if t != 0 else value.shape[i] for i, t in enumerate(target)]
+        else:
+            axes = attrs.get("axes")
+            if axes is None and len(ins) > 1:
+                axes = known(1)
+            if op == "Unsqueeze":
+                if axes is None:
+                    return None
+                axes = tuple(int(a) for a in np.ravel(axes))
+                return tuple(np.expand_dims(a, axes) for a in (value, mask, sources))
+            shape = [d for i, d in enumerate(value.shape) if d != 1 or (
+                axes is not None and i not in [int(a) % value.ndim for a in np.ravel(axes)])]
+        return value.reshape(shape), mask.reshape(shape), sources.reshape(shape)
+    # Add, Sub, Mul, Div
+    if len(ins) < 2 or ins[1] is None:
+        return None
+    other, other_mask, _ = ins[1]
+    with np.errstate(all="ignore"):
+        if op == "Add":
+            out = value + other
+        elif op == "Sub":
+            out = value - other
+        elif op == "Mul":
+            out = value * other
+        elif np.issubdtype(value.dtype, np.integer):
+            out = np.trunc(value / np.where(other == 0, 1, other)).astype(value.dtype)
+        else:
+            out = value / other
+    return (out, np.broadcast_to(mask, out.shape) & np.broadcast_to(other_mask, out.shape),
+            _no_sources(out.shape))
 
 
 def evaluate_node(proto: onnx.NodeProto, feeds: dict[str, np.ndarray],

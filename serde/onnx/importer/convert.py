@@ -29,6 +29,7 @@ from ...errors import (
 from . import dtypes
 from .context import ImportContext, Node, np_var
 from .fold import fold_constants
+from .fuse import fuse_nms_masks, prune_dead
 from .loader import check_size, check_structure, load_model, opsets, value_shape
 from .registry import _load_ops, lookup, schema_version
 
@@ -292,6 +293,9 @@ def _import_graph(model: Any, *, input_shapes: Mapping[str, Sequence[int]] | Non
 
     values = dict(initializers)
     remaining = fold_constants(nodes, values, shapes, ops)
+    fused = fuse_nms_masks(remaining, values, shapes)
+    if fused is not remaining:
+        remaining = prune_dead(fused, [v.name for v in graph.output])
 
     missing = []
     for index, node in enumerate(remaining):

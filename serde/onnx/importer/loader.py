@@ -170,8 +170,8 @@ def value_shape(value: onnx.ValueInfoProto) -> tuple[int | str | None, ...] | No
     for dim in value.type.tensor_type.shape.dim:
         if dim.HasField("dim_value"):
             dims.append(int(dim.dim_value))
-        elif dim.HasField("dim_param"):
-            dims.append(dim.dim_param)
+        elif dim.HasField("dim_param") and not dim.dim_param.startswith("unk__"):
+            dims.append(dim.dim_param)  # a named dynamic dim (unk__N: inference gave up)
         else:
             dims.append(None)
     return tuple(dims)

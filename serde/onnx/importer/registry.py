@@ -22,6 +22,8 @@ Converter = Callable[[Any, Any], Any]
 IMPORT_REGISTRY: dict[tuple[str, str], dict[int, Converter]] = {}
 
 _DEFAULT_DOMAINS = ("", "ai.onnx")
+#: ops the importer itself introduces (``fuse``), never read from a file
+SERDE_DOMAIN = "ai.mxnet_serde"
 
 
 def _norm_domain(domain: str) -> str:
@@ -59,6 +61,8 @@ def lookup(op_type: str, opset: int, domain: str = "") -> Converter | None:
     versions = IMPORT_REGISTRY.get((_norm_domain(domain), op_type))
     if not versions:
         return None
+    if _norm_domain(domain) == SERDE_DOMAIN:  # our own fused ops: no ONNX schema
+        return versions[max(v for v in versions if v <= max(opset, 1))]
     since = schema_version(op_type, opset, domain)
     if since is None:
         return None

@@ -35,11 +35,13 @@ def centers(b: Builder, boxes: str) -> str:
     return b("Concat", b("Add", low, b("Div", wh, b.const(2.0, dtype, "two"))), wh, axis=-1)
 
 
-def nms_keep(b: Builder, boxes: str, scores: str, classes: str | None, iou_threshold: float
-             ) -> str:
+def nms_keep(b: Builder, boxes: str, scores: str, classes: str | None, iou_threshold: float,
+             candidates: int | None = None) -> str:
     """Greedy NMS over (B, N, 4) corner boxes and (B, N) scores (the lowest float marks rows
     that take no part); ``classes`` (B, N) makes it class-aware. Returns a (B, N) bool mask
-    of the kept rows. A box is suppressed when its IoU with a kept box is > iou_threshold."""
+    of the kept rows. A box is suppressed when its IoU with a kept box is > iou_threshold.
+    ``candidates`` bounds how many rows take part (box_nms's topk): as NMS's per-class output
+    cap it changes nothing here, and it tells an importer how few boxes it has to compare."""
     boxes = b.cast(boxes, np.float32)
     scores = b.cast(scores, np.float32)
     if classes is not None:  # shift each class into its own region: no overlaps across ids
@@ -47,7 +49,8 @@ def nms_keep(b: Builder, boxes: str, scores: str, classes: str | None, iou_thres
                           b("ReduceMin", boxes, keepdims=0)), b.const(1.0, np.float32, "one"))
         shift = b("Mul", b.unsqueeze(b.cast(classes, np.float32), [-1]), span)
         boxes = b("Add", boxes, shift)
-    count = b("Reshape", b.dim(boxes, 1), b.i64([1]), dtype=INT64)
+    count = b.i64([candidates]) if candidates else \
+        b("Reshape", b.dim(boxes, 1), b.i64([1]), dtype=INT64)
     selected = b("NonMaxSuppression", boxes, b.unsqueeze(scores, [1]), count,
                  b.const([iou_threshold], np.float32, "iou"),
                  b.const([float(np.finfo(np.float32).min) / 2], np.float32, "score_thr"),
@@ -130,7 +133,8 @@ def box_nms(node: MxNode, ctx: ExportContext) -> list[str]:
     if id_index >= 0 and not node.bool("force_suppress", False):
         classes = b.col(ranked, id_index)
     keep = b("And", nms_keep(b, boxes, ranked_scores, classes,
-                             node.float("overlap_thresh", 0.5)), ranked_valid, dtype=np.bool_)
+                             node.float("overlap_thresh", 0.5),
+                             topk if 0 < topk < n_rec else None), ranked_valid, dtype=np.bool_)
     # Kept records first (score order), the rest -1.
     final = first_rows(b, keep)
     out_rows = b.batch_gather(ranked, final)

@@ -31,14 +31,37 @@ def stack(node: MxNode, ctx: ExportContext) -> list[str]:
     return ctx.emit("Concat", expanded, node.outputs, name=node.name, axis=axis)
 
 
+def _constant_reshape_codes(codes: list[int], rank: int, copy: int, rest: int
+                            ) -> list[int] | None:
+    """The target as an ONNX Reshape constant, where one exists: literal sizes, -1, and copies
+    of the input dim at the same position (ONNX's 0). Shape-free targets keep the graph simple
+    and importable by runtimes that need static Reshape targets (MXNet among them)."""
+    target: list[int] = []
+    for code in codes:
+        position = len(target)
+        if code == copy:
+            target.append(0)
+        elif code == rest:
+            target += [0] * (rank - position)
+        elif code > 0 or (code == -1 and -1 not in target):
+            target.append(code)
+        else:  # merge, split, drop: positions shift, only the runtime shape says it
+            return None
+    return target if len(target) >= 1 and all(
+        t != 0 or i < rank for i, t in enumerate(target)) else None
+
+
 def reshape_codes_target(b: Builder, data: str, codes: list[int], numpy: bool) -> str:
     """The target of an MXNet reshape as an int64 tensor computed from the runtime shape, so
     dynamic axes stay dynamic. Legacy ``Reshape`` codes: 0 copy, -1 infer, -2 copy the rest,
     -3 merge two, -4 split one into the next two; ``_npx_reshape`` codes: -1 infer, -2 copy,
     -3 drop a 1, -4 copy the rest, -5 merge two, -6 split one into the next two."""
-    shape = b("Shape", data, dtype=INT64)
     rank = len(b.ctx.shape(data))
     copy, rest, merge, split, drop = ((-2, -4, -5, -6, -3) if numpy else (0, -2, -3, -4, None))
+    constant = _constant_reshape_codes(codes, rank, copy, rest)
+    if constant is not None:
+        return b.i64(constant)
+    shape = b("Shape", data, dtype=INT64)
 
     def dim(i: int) -> str:
         return b("Slice", shape, b.i64([i]), b.i64([i + 1]), dtype=INT64)

@@ -2,6 +2,7 @@
 from . import (  # noqa: F401
     activation,
     control,
+    detection,
     elementwise,
     logical,
     misc,

@@ -3,6 +3,7 @@ Unsqueeze, Expand, Tile, Pad, Shape, Size, ConstantOfShape, Range, OneHot, Depth
 SpaceToDepth, Trilu, EyeLike, CumSum, TopK, Scatter*."""
 from __future__ import annotations
 
+import mxnet as mx
 import numpy as np
 
 from ..registry import converter
@@ -25,11 +26,40 @@ def _ints(value) -> list[int]:
     return [int(v) for v in np.asarray(value).ravel()]
 
 
+def _reshape_dynamic(node, ctx, x):
+    """A Reshape target with runtime elements. The whole shape of another tensor is
+    reshape_like; else each runtime element must be a copy of the input's own dim at that
+    position (npx code -2) or the one left to infer (-1)."""
+    like = _whole_shape_of(ctx, node.inputs[1])
+    if like is not None:
+        return legacy(mx.sym.reshape_like, x, ctx.sym(like))
+    part = ctx.partial_value(node.inputs[1])
+    if part is None:
+        return None
+    values, known, sources = (np.asarray(a).reshape(-1) for a in part)
+    allowzero = bool(node.attr("allowzero", 0))
+    codes = []
+    for i, (v, k, src) in enumerate(zip(values, known, sources, strict=True)):
+        if k:
+            codes.append(-2 if v == 0 and not allowzero else int(v))
+        elif src is not None and src == (node.inputs[0], i):
+            codes.append(-2)
+        else:
+            codes.append(None)
+    if codes.count(None) > 1 or (None in codes and -1 in codes):
+        return None
+    return npx.reshape(x, tuple(-1 if c is None else c for c in codes))
+
+
 @converter("Reshape", 5, 13, 14, 19, 21, 23, 24, 25)
 def reshape(node, ctx):
     x = ctx.input(node, 0)
     out = ctx.out_shape(node)
     in_shape = ctx.in_shape(node, 0)
+    if not ctx.has_value(node.inputs[1]):
+        dynamic = _reshape_dynamic(node, ctx, x)
+        if dynamic is not None:
+            return dynamic
     target = _ints(ctx.input_value(node, 1, " (the Reshape target shape)"))
     allowzero = bool(node.attr("allowzero", 0))
     if not allowzero and 0 in target:
@@ -109,15 +139,20 @@ def _clamp_slice(start, end, step, dim):
 
 def _slice(node, ctx, starts, ends, axes, steps):
     x = ctx.input(node, 0)
-    shape = ctx.in_shape(node, 0)
-    rank = len(shape)
+    rank = ctx.rank(node, 0)
+    shape = ctx.in_shape(node, 0) or (None,) * rank
     axes = norm_axes(axes if axes is not None else range(len(starts)), rank)
     steps = steps if steps is not None else [1] * len(starts)
     begin, end, stride = [None] * rank, [None] * rank, [None] * rank
+    huge = 2**31 - 1
     for a, s, e, st in zip(axes, starts, ends, steps, strict=False):
         dim = shape[a]
-        if dim is None:
-            raise ctx.error(f"Slice needs a static size on axis {a}")
+        if dim is None:  # a dynamic axis: MXNet's slice clamps and takes negative bounds
+            s, e = int(s), int(e)
+            begin[a] = s if -huge < s < huge else None
+            end[a] = e if -huge < e < huge else None
+            stride[a] = int(st)
+            continue
         s, e = _clamp_slice(int(s), int(e), int(st), dim)
         begin[a], end[a], stride[a] = s, (None if e < 0 else e), int(st)
         if st > 0 and e <= s:
@@ -172,25 +207,37 @@ def _fix_negative(idx, dim):
     return npm.where(idx < 0, idx + dim, idx)
 
 
-def _grid_gather(ctx, node, data, idx, axis, idx_shape, data_shape):
-    coords = []
-    grids = np.indices(idx_shape, dtype=np.int64)
-    for d in range(len(idx_shape)):
-        if d == axis:
-            coords.append(cast(_fix_negative(idx, data_shape[axis]), "int64"))
-        else:
-            coords.append(ctx.const(grids[d], "int64", f"grid{d}"))
+def axis_grid(like, axis: int, rank: int):
+    """The index along ``axis`` of every element of ``like`` (int64, shaped like ``like``),
+    from its runtime shape: dynamic axes stay dynamic, and no index grid is stored."""
+    along = legacy(mx.sym.contrib.arange_like, like, axis=axis)
+    shape = [1] * rank
+    shape[axis] = -1
+    return cast(legacy(mx.sym.broadcast_like, npm.reshape(along, tuple(shape)), like), "int64")
+
+
+def _runtime_dim(sym, axis: int):
+    """The size of ``axis`` of ``sym`` as an int64 scalar symbol."""
+    along = legacy(mx.sym.contrib.arange_like, sym, axis=axis)
+    return cast(npm.sum(npm.ones_like(along)), "int64")
+
+
+def _grid_gather(ctx, node, data, idx, axis, rank):
+    data_shape = ctx.in_shape(node, 0)
+    dim = data_shape[axis] if data_shape is not None and data_shape[axis] is not None \
+        else _runtime_dim(data, axis)
+    coords = [cast(_fix_negative(cast(idx, "int64"), dim), "int64") if d == axis
+              else axis_grid(idx, d, rank) for d in range(rank)]
     return npm.stack(coords, axis=0)
 
 
 @converter("GatherElements", 11, 13)
 def gather_elements(node, ctx):
     data, idx = ctx.input(node, 0), ctx.input(node, 1)
-    data_shape = ctx.static_shape(node, 0)
-    idx_shape = ctx.static_shape(node, 1)
-    axis = norm_axis(node.attr("axis", 0), len(data_shape))
-    coords = _grid_gather(ctx, node, data, idx, axis, idx_shape, data_shape)
-    return npx.gather_nd(data, coords)
+    # data and indices have the same rank; either one's may be the known one
+    rank = ctx.rank(node, 1) if ctx.in_shape(node, 1) is not None else ctx.rank(node, 0)
+    axis = norm_axis(node.attr("axis", 0), rank)
+    return npx.gather_nd(data, _grid_gather(ctx, node, data, idx, axis, rank))
 
 
 @converter("GatherND", 11, 12, 13)
@@ -213,7 +260,7 @@ def gather_nd(node, ctx):
 
 
 def _scatter_coords(ctx, node, idx, axis, idx_shape, data_shape):
-    return _grid_gather(ctx, node, None, idx, axis, idx_shape, data_shape)
+    return _grid_gather(ctx, node, None, idx, axis, len(data_shape))
 
 
 def _scatter(node, ctx, data, upd, coords, shape):
@@ -283,9 +330,8 @@ def _scatter_reduce(node, ctx, data, upd, coords, shape, reduction):
 def scatter_elements(node, ctx):
     data, idx, upd = (ctx.input(node, i) for i in range(3))
     data_shape = ctx.static_shape(node, 0)
-    idx_shape = ctx.static_shape(node, 1)
     axis = norm_axis(node.attr("axis", 0), len(data_shape))
-    coords = _grid_gather(ctx, node, None, idx, axis, idx_shape, data_shape)
+    coords = _grid_gather(ctx, node, None, idx, axis, len(data_shape))
     return _scatter(node, ctx, data, upd, coords, data_shape)
 
 
@@ -348,9 +394,42 @@ def _broadcast_shape(a, b):
     return out
 
 
+def _expand_dynamic(node, ctx, x):
+    """Expand to a shape with runtime elements: each one copied from a dim of some tensor
+    (``Shape(t)[j]``) becomes a broadcast_like along that axis; known ones a broadcast_to."""
+    part = ctx.partial_value(node.inputs[1])
+    shape = ctx.in_shape(node, 0)
+    if part is None or shape is None:
+        return None
+    values, known, sources = (np.asarray(a).reshape(-1) for a in part)
+    if any(not k and s is None for k, s in zip(known, sources, strict=True)):
+        return None
+    rank = max(len(values), len(shape))
+    for _ in range(rank - len(shape)):
+        x = npm.expand_dims(x, 0)
+    full = [None] * (rank - len(shape)) + list(shape)
+    offset = rank - len(values)
+    static = [0] * rank  # legacy broadcast_to: 0 keeps the input dim
+    for i, (v, k) in enumerate(zip(values, known, strict=True)):
+        if k and v != 1 and full[offset + i] != v:
+            static[offset + i] = int(v)
+    if any(static):
+        x = legacy(mx.sym.broadcast_to, x, shape=tuple(static))
+    for i, (k, src) in enumerate(zip(known, sources, strict=True)):
+        # only a 1 broadcasts; an input dim that is not 1 (or dynamic) already matches
+        if not k and full[offset + i] == 1:
+            x = legacy(mx.sym.broadcast_like, x, ctx.sym(src[0]), lhs_axes=(offset + i,),
+                       rhs_axes=(src[1],))
+    return x
+
+
 @converter("Expand", 8, 13)
 def expand(node, ctx):
     x = ctx.input(node, 0)
+    if not ctx.has_value(node.inputs[1]):
+        out = _expand_dynamic(node, ctx, x)
+        if out is not None:
+            return out
     target = _ints(ctx.input_value(node, 1, " (the Expand shape)"))
     shape = ctx.in_shape(node, 0)
     out = _broadcast_shape(shape, target) if shape is not None else None
@@ -455,9 +534,22 @@ def size_op(node, ctx):
     return cast(npm.prod(cast(npx.shape_array(ctx.input(node, 0)), "int64")), "int64")
 
 
+def _whole_shape_of(ctx, name):
+    """The tensor whose whole runtime shape ``name`` is (a ``Shape`` without start/end), when
+    that shape is not a constant; else None."""
+    if ctx.has_value(name):
+        return None
+    producer = ctx.producers.get(name)
+    if producer is None or producer.op_type != "Shape":
+        return None
+    attrs = {a.name: a.i for a in producer.attribute}
+    if attrs.get("start", 0) != 0 or "end" in attrs:
+        return None
+    return producer.input[0]
+
+
 @converter("ConstantOfShape", 9, 20, 21, 23, 24, 25)
 def constant_of_shape(node, ctx):
-    shape = tuple(_ints(ctx.input_value(node, 0, " (the ConstantOfShape shape)")))
     value = node.attr("value")
     if value is None:
         fill, dtype = 0.0, np.dtype("float32")
@@ -465,16 +557,63 @@ def constant_of_shape(node, ctx):
         from onnx import numpy_helper
         arr = numpy_helper.to_array(value)
         fill, dtype = arr.ravel()[0], ctx.check_dtype(arr.dtype, node.outputs[0])
+    like = _whole_shape_of(ctx, node.inputs[0])
+    if like is not None:  # the shape of a runtime tensor (dynamic axes): MXNet's full_like
+        return npm.full_like(ctx.sym(like), fill.item() if hasattr(fill, "item") else fill,
+                             dtype=dtype)
+    shape = tuple(_ints(ctx.input_value(node, 0, " (the ConstantOfShape shape)")))
     if not shape:
         return ctx.const(np.array(fill, dtype=dtype), dtype, "value")
     return npm.full(shape, fill.item() if hasattr(fill, "item") else fill, dtype=dtype)
 
 
+def dim_source(ctx, name):
+    """(tensor, axis) when ``name`` holds one runtime dim of a tensor: Shape followed by
+    Gather / Slice of one element, Squeeze, Unsqueeze, Reshape, Cast or Identity."""
+    node = ctx.producers.get(name)
+    picked = None
+    while node is not None:
+        if node.op_type in ("Squeeze", "Unsqueeze", "Reshape", "Cast", "Identity"):
+            node = ctx.producers.get(node.input[0])
+            continue
+        if node.op_type in ("Gather", "Slice") and picked is None:
+            part = ctx.partial_value(node.input[1])
+            if part is None or not part[1].all() or part[0].size != 1:
+                return None
+            if node.op_type == "Slice":
+                ends = ctx.partial_value(node.input[2])
+                if ends is None or int(ends[0].reshape(-1)[0]) != int(part[0].reshape(-1)[0]) + 1:
+                    return None
+                if len(node.input) > 3 and node.input[3]:
+                    return None
+            picked = int(part[0].reshape(-1)[0])
+            node = ctx.producers.get(node.input[0])
+            continue
+        if node.op_type == "Shape" and picked is not None:
+            attrs = {a.name: a.i for a in node.attribute}
+            shape = ctx.shape(node.input[0])
+            if shape is None:
+                return None
+            start = attrs.get("start", 0)
+            axis = norm_axis(start, len(shape)) + picked
+            return node.input[0], norm_axis(axis, len(shape))
+        return None
+    return None
+
+
 @converter("Range", 11, 27)
 def range_op(node, ctx):
     why = " (Range bounds)"
-    start, limit, delta = (np.asarray(ctx.input_value(node, i, why)).item() for i in range(3))
     dtype = ctx.out_dtype(node)
+    if not ctx.has_value(node.inputs[1]) and ctx.has_value(node.inputs[0]) and \
+            ctx.has_value(node.inputs[2]):
+        source = dim_source(ctx, node.inputs[1])
+        first = np.asarray(ctx.input_value(node, 0, why)).item()
+        step = np.asarray(ctx.input_value(node, 2, why)).item()
+        if source is not None and first == 0 and step == 1:  # 0 .. dim: MXNet's arange_like
+            return cast(legacy(mx.sym.contrib.arange_like, ctx.sym(source[0]), axis=source[1]),
+                        dtype)
+    start, limit, delta = (np.asarray(ctx.input_value(node, i, why)).item() for i in range(3))
     count = max(int(np.ceil((limit - start) / delta)), 0)
     if count == 0:
         return ctx.const(np.zeros((0,), dtype=dtype), dtype, "empty")
@@ -603,7 +742,9 @@ def topk(node, ctx):
     x = ctx.input(node, 0)
     rank = ctx.rank(node, 0)
     axis = norm_axis(node.attr("axis", -1), rank)
-    k = int(np.asarray(ctx.input_value(node, 1, " (TopK k)")).ravel()[0])
+    whole = not ctx.has_value(node.inputs[1]) and \
+        dim_source(ctx, node.inputs[1]) in ((node.inputs[0], axis),)
+    k = None if whole else int(np.asarray(ctx.input_value(node, 1, " (TopK k)")).ravel()[0])
     largest = bool(node.attr("largest", 1)) if ctx.opset >= 11 else True
     dtype = ctx.in_dtype(node, 0)
     # stable sort so that equal values keep the lower index first, as ONNX requires
@@ -611,19 +752,13 @@ def topk(node, ctx):
     if not is_float(dtype):
         keys = cast(keys, "float64")
     order = npm.argsort(keys, axis=axis)
-    idx = slice_axis(order, axis, 0, k)
+    idx = order if k is None else slice_axis(order, axis, 0, k)  # k = the whole axis
     idx = cast(idx, "int64")
     values = _take_along(ctx, node, x, idx, axis, rank)
     return [values, idx]
 
 
 def _take_along(ctx, node, x, idx, axis, rank):
-    shape = ctx.static_shape(node, 0)
-    out_shape = list(shape)
-    out_shape[axis] = ctx.out_shape(node)[axis] if ctx.out_shape(node) else None
-    if out_shape[axis] is None:
-        raise ctx.error("TopK needs a static k")
-    grids = np.indices(out_shape, dtype=np.int64)
-    coords = [idx if d == axis else ctx.const(grids[d], "int64", f"grid{d}")
-              for d in range(rank)]
+    """x[..., idx, ...] along ``axis`` (numpy's take_along_axis) as one gather_nd."""
+    coords = [idx if d == axis else axis_grid(idx, d, rank) for d in range(rank)]
     return npx.gather_nd(x, npm.stack(coords, axis=0))

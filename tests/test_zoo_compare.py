@@ -1,0 +1,48 @@
+"""The zoo's comparisons must fail when outputs differ: element-wise ratios, and detections as
+IoU-matched sets (order-free, but counts, classes, boxes and scores must agree)."""
+from __future__ import annotations
+
+import numpy as np
+
+from model_zoo_tests.compare import Tolerance, dense_ratio, match_detections, tolerance_ratio
+
+
+def _detections(rng: np.random.Generator, n: int = 6, pad: int = 4):
+    ids = rng.integers(0, 3, (1, n, 1)).astype(np.float32)
+    scores = np.sort(rng.random((1, n, 1)).astype(np.float32), axis=1)[:, ::-1]
+    xy = rng.random((1, n, 2)).astype(np.float32) * 100
+    boxes = np.concatenate([xy, xy + 10 + rng.random((1, n, 2)).astype(np.float32)], -1)
+    padded = [np.concatenate([a, np.full((1, pad, a.shape[2]), -1, np.float32)], 1)
+              for a in (ids, scores, boxes)]
+    return padded
+
+
+def test_tolerance_ratio_scales_with_the_output():
+    tol = Tolerance()
+    want = np.array([1000.0, 1.0], np.float32)
+    assert tolerance_ratio(want + np.array([0.05, 0.0], np.float32), want, tol) < 1
+    assert tolerance_ratio(want + np.array([0.0, 0.2], np.float32), want, tol) > 1
+    assert tolerance_ratio(want[:1], want, tol) == float("inf")
+    assert dense_ratio([want], [want, want], tol) == float("inf")
+    assert tolerance_ratio(np.array([1, 2]), np.array([1, 3]), tol) == float("inf")
+
+
+def test_detections_match_in_any_order_but_not_when_they_differ():
+    tol = Tolerance()
+    want = _detections(np.random.default_rng(0))
+    order = np.array([3, 1, 0, 5, 2, 4, 6, 7, 8, 9])
+    shuffled = [a[:, order] for a in want]
+    assert match_detections(shuffled, want, tol)["ok"]
+    moved = [a.copy() for a in want]
+    moved[2][0, 0] += 5.0  # one box shifted: no IoU match
+    assert not match_detections(moved, want, tol)["ok"]
+    relabelled = [a.copy() for a in want]
+    relabelled[0][0, 1] = (relabelled[0][0, 1] + 1) % 3
+    assert not match_detections(relabelled, want, tol)["ok"]
+    rescored = [a.copy() for a in want]
+    rescored[1][0, 2] += 0.01
+    assert not match_detections(rescored, want, tol)["ok"]
+    fewer = [a.copy() for a in want]
+    fewer[0][0, 5] = -1
+    result = match_detections(fewer, want, tol)
+    assert not result["ok"] and "valid detections" in result["reason"]

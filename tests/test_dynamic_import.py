@@ -88,3 +88,16 @@ def test_partial_shape_values_fold_static_dims(tmp_path):
     np.testing.assert_allclose(got_out, -np.sort(-data, axis=1), rtol=1e-6)
     np.testing.assert_array_equal(got_pos, np.arange(7))
     np.testing.assert_array_equal(got_big, np.broadcast_to(data[:, None, :], (4, 3, 7)))
+
+
+def test_slice_like_on_a_dynamic_axis(tmp_path):
+    data, ref = mx.sym.var("data"), mx.sym.var("ref")
+    sym = mx.sym.slice_like(data, ref, axes=(0, 2))
+    path = serde.export_model(sym, {}, filename_prefix=tmp_path / "s",
+                              input_shapes={"data": (4, 3, 9), "ref": (2, 3, 5)},
+                              dynamic_axes={"data": {0: "b"}, "ref": {0: "b2"}})
+    block = serde.import_model(path, output_format="gluon")
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((6, 3, 9)).astype(np.float32)
+    r = rng.standard_normal((3, 3, 5)).astype(np.float32)
+    np.testing.assert_array_equal(block(mx.nd.array(x), mx.nd.array(r)).asnumpy(), x[:3, :, :5])

@@ -184,9 +184,45 @@ def slice_v1(node, ctx):
     return _slice(node, ctx, node.attr("starts"), node.attr("ends"), node.attr("axes"), None)
 
 
+def _slice_like_dynamic(node, ctx):
+    """Slice ends read from another tensor's runtime shape (an exported slice_like): from 0,
+    step 1, every runtime end the size of that tensor's same axis -> MXNet's slice_like, after
+    slicing the axes whose ends are known."""
+    ends = ctx.partial_value(node.inputs[2])
+    if ends is None or not ctx.has_value(node.inputs[1]):
+        return None
+    starts = _ints(ctx.input_value(node, 1))
+    axes = ctx.optional_value(node, 3) if node.has_input(3) else None
+    steps = ctx.optional_value(node, 4) if node.has_input(4) else None
+    rank = ctx.rank(node, 0)
+    axes = norm_axes(_ints(axes) if axes is not None else range(len(starts)), rank)
+    steps = _ints(steps) if steps is not None else [1] * len(starts)
+    values, known, sources = (np.asarray(a).reshape(-1) for a in ends)
+    like, like_axes, rest = None, [], []
+    for a, s, e, st, k, src in zip(axes, starts, values, steps, known, sources, strict=True):
+        if k:
+            rest.append((a, s, int(e), st))
+            continue
+        if src is None or s != 0 or st != 1 or src[1] != a or like not in (None, src[0]):
+            return None
+        like = src[0]
+        like_axes.append(a)
+    x = ctx.input(node, 0)
+    if rest:
+        begin, end, step = [None] * rank, [None] * rank, [None] * rank
+        for a, s, e, st in rest:
+            begin[a], end[a], step[a] = s, e, st
+        x = npx.slice(x, begin=tuple(begin), end=tuple(end), step=tuple(step))
+    return legacy(mx.sym.slice_like, x, ctx.sym(like), axes=tuple(like_axes))
+
+
 @converter("Slice", 10, 11, 13)
 def slice_op(node, ctx):
     why = " (Slice starts/ends/axes/steps)"
+    if not ctx.has_value(node.inputs[2]):
+        dynamic = _slice_like_dynamic(node, ctx)
+        if dynamic is not None:
+            return dynamic
     starts = _ints(ctx.input_value(node, 1, why))
     ends = _ints(ctx.input_value(node, 2, why))
     axes = ctx.optional_value(node, 3, why)

@@ -17,16 +17,10 @@ ABS_OF_MAX_TOL = 1e-4
 
 def tolerance_ratio(actual: np.ndarray, expected: np.ndarray) -> float:
     """max |a - e| / (REL*|e| + ABS_OF_MAX*max|e|): below 1 passes."""
-    actual = np.asarray(actual, dtype=np.float64)
-    expected = np.asarray(expected, dtype=np.float64)
-    if actual.shape != expected.shape:
-        return float("inf")
-    bound = REL_TOL * np.abs(expected) + ABS_OF_MAX_TOL * np.abs(expected).max()
-    diff = np.abs(actual - expected)
-    if not np.all(np.isfinite(diff)):
-        return float("inf")
-    bound = np.where(bound == 0, np.finfo(np.float64).tiny, bound)
-    return float(np.max(diff / bound)) if diff.size else 0.0
+    from .compare import Tolerance
+    from .compare import tolerance_ratio as ratio
+
+    return ratio(actual, expected, Tolerance(REL_TOL, ABS_OF_MAX_TOL))
 
 
 def calibrate_batchnorm(net: mx.gluon.Block, shapes: list[tuple[int, ...]], ctx: mx.Context,
@@ -59,16 +53,21 @@ def normalise_layer_scales(net: mx.gluon.Block, shapes: list[tuple[int, ...]], c
     """For networks without BatchNorm: rescale each conv/dense layer, in forward order, so its
     output has unit standard deviation on a random batch (layer-sequential unit variance).
     Without it, outputs of random-init SqueezeNet shrink to ~1e-5 and the check means little."""
+    batch = [mx.nd.array(rng.standard_normal((2,) + tuple(s[1:])), ctx=ctx) for s in shapes]
+    return unit_scale_layers(net, batch)
+
+
+def unit_scale_layers(net: mx.gluon.Block, args: list[mx.nd.NDArray]) -> int:
+    """Rescale each conv/dense layer, in forward order, to unit output std on ``args``."""
     layers: list[mx.gluon.Block] = []
     net.apply(lambda block: layers.append(block) if isinstance(
-        block, (mx.gluon.nn.Conv2D, mx.gluon.nn.Dense)) else None)
-    batch = [mx.nd.array(rng.standard_normal((2,) + tuple(s[1:])), ctx=ctx) for s in shapes]
+        block, (mx.gluon.nn.Conv2D, mx.gluon.nn.Conv3D, mx.gluon.nn.Dense)) else None)
     for layer in layers:
         seen: list[float] = []
         handle = layer.register_forward_hook(
             lambda _blk, _inp, out, seen=seen: seen.append(float(out.asnumpy().std())))
         try:
-            net(*batch)
+            net(*args)
         finally:
             handle.detach()
         if seen and seen[0] > 0:

@@ -122,25 +122,10 @@ def calibrate_norm_statistics(net: mx.gluon.Block, feed: Feed, ctx: mx.Context) 
 
 
 def unit_scale_layers(net: mx.gluon.Block, feed: Feed, ctx: mx.Context) -> int:
-    """For networks without BatchNorm: rescale each conv/dense layer, in forward order, so its
-    output has unit standard deviation on the feed (layer-sequential unit variance)."""
-    layers: list[mx.gluon.Block] = []
-    net.apply(lambda b: layers.append(b) if isinstance(
-        b, (mx.gluon.nn.Conv2D, mx.gluon.nn.Conv3D, mx.gluon.nn.Dense)) else None)
-    args = [mx.nd.array(v, ctx=ctx, dtype=v.dtype) for v in feed.values()]
-    for layer in layers:
-        seen: list[float] = []
-        handle = layer.register_forward_hook(
-            lambda _b, _i, out, seen=seen: seen.append(float(out.asnumpy().std())))
-        try:
-            net(*args)
-        finally:
-            handle.detach()
-        if seen and seen[0] > 0:
-            layer.weight.set_data(layer.weight.data() / seen[0])
-            if layer.bias is not None:
-                layer.bias.set_data(layer.bias.data() / seen[0])
-    return len(layers)
+    """For networks without BatchNorm: layer-sequential unit variance on the feed."""
+    from .common import unit_scale_layers as scale
+
+    return scale(net, [mx.nd.array(v, ctx=ctx, dtype=v.dtype) for v in feed.values()])
 
 
 def image_feeds(shape: tuple[int, ...], batches: Sequence[int] = (1, 2),

@@ -7,6 +7,7 @@ import numpy as np
 
 from ..registry import SERDE_DOMAIN, converter
 from ._helpers import cast, legacy, npm, npx
+from .tensor import axis_grid
 
 
 @converter("NMSKeepMask", 1, domain=SERDE_DOMAIN)
@@ -21,9 +22,7 @@ def nms_keep_mask(node, ctx):
     # ONNX keeps scores > threshold; without one every box takes part
     valid = float(np.asarray(thr).reshape(-1)[0]) if thr is not None \
         else float(np.finfo(np.float32).min)
-    position = legacy(mx.sym.broadcast_like,
-                      legacy(mx.sym.reshape, legacy(mx.sym.contrib.arange_like, scores, axis=1),
-                             shape=(1, -1)), scores)
+    position = cast(axis_grid(scores, 1, 2), "float32")
     records = npm.concatenate([npm.expand_dims(scores, -1), boxes, npm.expand_dims(position, -1)],
                               axis=-1)
     kept = legacy(mx.sym.contrib.box_nms, records, overlap_thresh=iou, valid_thresh=valid,

@@ -16,9 +16,13 @@ class Tolerance:
     rel: float = 1e-3
     abs_of_max: float = 1e-4
     abs: float = 0.0
+    #: detections only: the fraction of an image's detections that may lack a match (and by
+    #: which the valid counts may differ); 0 unless the tolerance file gives it with a reason
+    unmatched: float = 0.0
 
     def scaled(self, factor: float) -> Tolerance:
-        return Tolerance(self.rel * factor, self.abs_of_max * factor, self.abs * factor)
+        return Tolerance(self.rel * factor, self.abs_of_max * factor, self.abs * factor,
+                         self.unmatched)
 
 
 def tolerance_ratio(got: np.ndarray, want: np.ndarray, tol: Tolerance) -> float:
@@ -99,10 +103,12 @@ def match_detections(got: list[np.ndarray], want: list[np.ndarray], tol: Toleran
         valid_w = np.flatnonzero(ids_w[b].reshape(-1) >= 0)
         valid_g = np.flatnonzero(ids_g[b].reshape(-1) >= 0)
         result["valid"] += len(valid_w)
-        if len(valid_w) != len(valid_g):
+        allowed = int(np.floor(tol.unmatched * len(valid_w)))
+        if abs(len(valid_w) - len(valid_g)) > allowed:
             result.update(ok=False, reason=f"image {b}: {len(valid_g)} valid detections, "
                                            f"expected {len(valid_w)}")
             return result
+        result["allowed"] = result.get("allowed", 0) + allowed
         order_w = valid_w[np.argsort(-scores_w[b].reshape(-1)[valid_w], kind="stable")]
         free = set(valid_g.tolist())
         for i in order_w:
@@ -127,7 +133,8 @@ def match_detections(got: list[np.ndarray], want: list[np.ndarray], tol: Toleran
             if masks_w is not None and masks_g is not None:
                 result["mask_ratio"] = max(result["mask_ratio"], tolerance_ratio(
                     masks_g[b][j], masks_w[b][i], tol))
-    if result["unmatched"]:
+    result["unmatched_fraction"] = result["unmatched"] / max(result["valid"], 1)
+    if result["unmatched"] > result.get("allowed", 0):
         result.update(ok=False, reason=f"{result['unmatched']} of {result['valid']} detections "
                                        f"have no match (same class, IoU >= {MIN_IOU})")
     elif result["score_ratio"] > 1 or result["mask_ratio"] > 1:

@@ -45,6 +45,8 @@ class ZooModel:
     output_names: Sequence[str] = ()
     #: in the CI subset (one per family and architecture style)
     ci: bool = False
+    #: needs most of the machine's memory (R-CNN: ~11 GiB): run one at a time
+    heavy: bool = False
     notes: str = ""
     extra: Mapping[str, Any] = field(default_factory=dict)
 

@@ -101,3 +101,34 @@ def test_slice_like_on_a_dynamic_axis(tmp_path):
     x = rng.standard_normal((6, 3, 9)).astype(np.float32)
     r = rng.standard_normal((3, 3, 5)).astype(np.float32)
     np.testing.assert_array_equal(block(mx.nd.array(x), mx.nd.array(r)).asnumpy(), x[:3, :, :5])
+
+
+@pytest.mark.parametrize("pool", ["align", "max"])
+def test_roi_pooling_follows_a_dynamic_feature_map(tmp_path, pool):
+    """R-CNN feature maps follow the image size: ROI pooling exported with dynamic H/W runs
+    in onnxruntime, and imports back, at a size other than the one exported."""
+    import onnxruntime as ort
+
+    data, rois = mx.sym.var("data"), mx.sym.var("rois")
+    if pool == "align":
+        sym = mx.sym.contrib.ROIAlign(data, rois, pooled_size=(3, 2), spatial_scale=0.5,
+                                      sample_ratio=2)
+    else:
+        sym = mx.sym.ROIPooling(data, rois, pooled_size=(3, 2), spatial_scale=0.5)
+    hw = {2: "height", 3: "width"}
+    path = serde.export_model(sym, {}, filename_prefix=tmp_path / "roi",
+                              input_shapes={"data": (2, 3, 10, 12), "rois": (4, 5)},
+                              dynamic_axes={"data": hw}, opset_version=28)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    block = serde.import_model(path, output_format="gluon")
+    rng = np.random.default_rng(5)
+    for h, w in ((10, 12), (17, 9)):
+        x = rng.standard_normal((2, 3, h, w)).astype(np.float32)
+        corner = rng.random((4, 2)) * [2 * w - 6, 2 * h - 6]
+        boxes = np.concatenate([corner, corner + rng.random((4, 2)) * 6 + 1], axis=1)
+        r = np.concatenate([[[0], [1], [1], [0]], boxes], axis=1).astype(np.float32)
+        want = sym.eval(data=mx.nd.array(x), rois=mx.nd.array(r))[0].asnumpy()
+        np.testing.assert_allclose(session.run(None, {"data": x, "rois": r})[0], want,
+                                   rtol=1e-4, atol=1e-5)
+        got = block(mx.nd.array(x), mx.nd.array(r)).asnumpy()
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)

@@ -46,3 +46,18 @@ def test_detections_match_in_any_order_but_not_when_they_differ():
     fewer[0][0, 5] = -1
     result = match_detections(fewer, want, tol)
     assert not result["ok"] and "valid detections" in result["reason"]
+
+
+def test_documented_unmatched_fraction_allows_that_many_and_no_more():
+    rng = np.random.default_rng(9)
+    want = _detections(rng, n=200, pad=10)
+    got = [a.copy() for a in want]
+    got[0][0, 5, 0] = -1  # one detection dropped (a flipped NMS decision)
+    strict = match_detections(got, want, Tolerance())
+    assert not strict["ok"]
+    loose = match_detections(got, want, Tolerance(unmatched=0.01))
+    assert loose["ok"] and loose["unmatched"] == 1
+    assert abs(loose["unmatched_fraction"] - 1 / 200) < 1e-9
+    for i in range(6, 10):  # five of 200 missing: over 1%
+        got[0][0, i, 0] = -1
+    assert not match_detections(got, want, Tolerance(unmatched=0.01))["ok"]

@@ -119,6 +119,12 @@ class ExportContext:
     def has_dynamic_axes(self) -> bool:
         return any(self.dynamic_inputs.values())
 
+    @property
+    def has_dynamic_non_batch_axes(self) -> bool:
+        """Some input axis other than the first is dynamic (an image size, a sequence):
+        sizes that shape-dependent constants (pooling windows, counts) cannot bake in."""
+        return any(axis != 0 for axes in self.dynamic_inputs.values() for axis in axes)
+
     # --- naming ---------------------------------------------------------------------------
     def reserve(self, name: str) -> None:
         self._used_names.add(name)

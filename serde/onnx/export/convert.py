@@ -162,6 +162,10 @@ def symbol_to_onnx(sym: mx.sym.Symbol, arg_params: Mapping[str, Any],
               if nodes[i]["op"] == "null" and nodes[i]["name"] not in params]
     inputs_in_order = [n for n in sym.list_inputs() if n not in params]
     data_names = [n for n in inputs_in_order if n not in labels]
+    if isinstance(input_shapes, Mapping) and set(data_names) <= set(input_shapes):
+        # the caller's order (a block's arguments, a Module's data_names) over the graph's
+        # order of first use: positional callers of the imported model expect it
+        data_names = [n for n in input_shapes if n in set(data_names)]
     extra = sorted(set(params) - set(var_names))
     if extra:
         raise InvalidModelError(f"{len(extra)} parameter(s) are not used by the graph: "

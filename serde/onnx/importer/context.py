@@ -26,6 +26,10 @@ NONDETERMINISTIC = {"RandomNormal", "RandomNormalLike", "RandomUniform", "Random
                     "Multinomial", "Bernoulli"}
 
 
+#: sizes at which dynamic input dims are probed by MXNet's shape inference (5 and 7 times 64)
+_SHAPE_PROBES = (320, 448)
+
+
 class StaticValueRequired(ConversionError):
     """A converter needs a tensor's value at import time but it depends on graph inputs.
 
@@ -179,13 +183,15 @@ class ImportContext:
     def _mx_shape(self, name: str) -> tuple | None:
         """Ask MXNet when ONNX shape inference left a tensor unknown. Dynamic input dims are
         probed at two sizes (MXNet's inference does not take unknown dims everywhere): the
-        output dims that move with them are dynamic (None), the others static."""
+        output dims that move with them are dynamic (None), the others static. The probe
+        sizes are multiples of 64 whose quotients differ at every stride up to 64, so a dim
+        behind a downsampling network still moves."""
         sym = self.tensors.get(name)
         if sym is None:
             return None
         args = set(sym.list_arguments())
         probes = []
-        for probe in (2, 3):
+        for probe in _SHAPE_PROBES:
             known = {k: tuple(probe if d < 0 else d for d in v)
                      for k, v in self.input_shapes.items() if k in args}
             try:

@@ -76,10 +76,7 @@ def first_rows(b: Builder, mask: str) -> str:
     n = b.dim(mask, 1)
     rank = b("Sub", n, b.positions(n), dtype=INT64)  # N .. 1: earlier rows rank higher
     key = b("Where", mask, rank, b.i64(0), dtype=INT64)
-    _, order = b.ctx.emit("TopK", [key, b("Reshape", n, b.i64([1]), dtype=INT64)], 2,
-                          name=f"{b.node.name}_TopK", axis=1, largest=1, sorted=1)
-    b.ctx.dtypes[order] = INT64
-    return order
+    return sort_descending(b, key)  # k read from the key itself: a whole-axis TopK
 
 
 def sort_descending(b: Builder, key: str) -> str:
@@ -111,7 +108,19 @@ def box_nms(node: MxNode, ctx: ExportContext) -> list[str]:
                        ("out_format", node.str("out_format", "corner"))):
         if fmt not in ("corner", "center"):
             raise node.fail(f"{label} {fmt!r} is not supported")
-    records = b("Reshape", data, b.i64([-1, n_rec, width]))
+    if ctx.has_dynamic_axes:  # the record count may follow a dynamic image size
+        if len(shape) == 3:  # ONNX's 0 copies N and K: a constant target
+            records = b("Reshape", data, b.i64([-1, 0, 0]))
+        elif len(shape) == 2:
+            records = b.unsqueeze(data, [0])
+        else:
+            records = b("Reshape", data, b("Concat", b.i64([-1]), b("Slice", b(
+                "Shape", data, dtype=INT64), b.i64([-2]), b.i64([len(shape)]), dtype=INT64),
+                axis=0, dtype=INT64))
+        capped = topk > 0  # the traced count says nothing about other sizes
+    else:
+        records = b("Reshape", data, b.i64([-1, n_rec, width]))
+        capped = 0 < topk < n_rec
     scores = b.col(records, score_index)
     valid = b("Greater", scores, b.const(node.float("valid_thresh", 0.0), dtype, "valid"),
               dtype=np.bool_)
@@ -123,7 +132,7 @@ def box_nms(node: MxNode, ctx: ExportContext) -> list[str]:
     order = sort_descending(b, masked)
     ranked = b.batch_gather(records, order)
     ranked_valid = b("GatherElements", valid, order, axis=1, dtype=np.bool_)
-    if 0 < topk < n_rec:
+    if capped:
         in_top = b("Less", b.positions(b.dim(records, 1)), b.i64(topk), dtype=np.bool_)
         ranked_valid = b("And", ranked_valid, in_top, dtype=np.bool_)
     ranked_scores = b("Where", ranked_valid, b.col(ranked, score_index),
@@ -134,7 +143,7 @@ def box_nms(node: MxNode, ctx: ExportContext) -> list[str]:
         classes = b.col(ranked, id_index)
     keep = b("And", nms_keep(b, boxes, ranked_scores, classes,
                              node.float("overlap_thresh", 0.5),
-                             topk if 0 < topk < n_rec else None), ranked_valid, dtype=np.bool_)
+                             topk if capped else None), ranked_valid, dtype=np.bool_)
     # Kept records first (score order), the rest -1.
     final = first_rows(b, keep)
     out_rows = b.batch_gather(ranked, final)
@@ -361,55 +370,51 @@ def _zero_invalid_rois(b: Builder, pooled: str, valid: str, out: str) -> str:
     return b("Mul", pooled, mask, out=out)
 
 
-def _bilinear_roi_samples(b: Builder, data: str, index: str, ys: str, xs: str) -> str:
-    """Bilinear samples of (N, C, H, W) ``data`` at the grid ys (R, Sy) x xs (R, Sx) of ROI
-    r in image index[r], with MXNet's (caffe2's) border rules -> (R, Sy, Sx, C)."""
-    n, c, h, w = b.ctx.shape(data)
-    dtype = b.ctx.dtype(data)
+def _roi_axis_weights(b: Builder, coords: str, extent: str, positions: str, pooled: int,
+                      ratio: int) -> str:
+    """(R, P, E) weights of one spatial axis: bin p's average, over its ``ratio`` samples at
+    ``coords`` (R, P*ratio), of each sample's linear interpolation weights on the E positions,
+    with MXNet's (caffe2's) border rules: a sample beyond [-1, E] counts zero, one before 0
+    reads 0, one at or past E-1 reads E-1."""
+    dtype = b.ctx.dtype(coords)
     zero, one = b.const(0.0, dtype, "zero"), b.const(1.0, dtype, "one")
+    last = b("Sub", extent, one)
+    inside = b("And", b("Not", b("Less", coords, b.const(-1.0, dtype, "minus_one"),
+                                 dtype=np.bool_), dtype=np.bool_),
+               b("Not", b("Greater", coords, extent, dtype=np.bool_), dtype=np.bool_),
+               dtype=np.bool_)
+    coords = b("Max", coords, zero)
+    low = b("Floor", coords)
+    at_end = b("Not", b("Less", low, last, dtype=np.bool_), dtype=np.bool_)
+    low = b("Where", at_end, last, low, dtype=dtype)
+    high = b("Where", at_end, last, b("Add", low, one), dtype=dtype)
+    coords = b("Where", at_end, low, coords, dtype=dtype)
+    frac = b("Sub", coords, low)
+    keep = b.cast(inside, dtype)
+    w_low, w_high = b("Mul", b("Sub", one, frac), keep), b("Mul", frac, keep)
 
-    def axis_taps(coord: str, size: int) -> tuple[str, str, str, str, str]:
-        inside = b("And", b("Not", b("Less", coord, b.const(-1.0, dtype, "minus_one"),
-                                     dtype=np.bool_), dtype=np.bool_),
-                   b("Not", b("Greater", coord, b.const(float(size), dtype, "size"),
-                              dtype=np.bool_), dtype=np.bool_), dtype=np.bool_)
-        coord = b("Max", coord, zero)
-        low = b("Floor", coord)
-        at_end = b("Not", b("Less", low, b.const(float(size - 1), dtype, "last"),
-                            dtype=np.bool_), dtype=np.bool_)
-        last = b.const(float(size - 1), dtype, "last")
-        low = b("Where", at_end, last, low, dtype=dtype)
-        high = b("Where", at_end, last, b("Add", low, one), dtype=dtype)
-        coord = b("Where", at_end, low, coord, dtype=dtype)
-        frac = b("Sub", coord, low)
-        return b.cast(low, INT64), b.cast(high, INT64), frac, b("Sub", one, frac), inside
+    def on(tap: str, weight: str) -> str:  # (R, S, E): weight where position == tap
+        hit = b.cast(b("Equal", b.unsqueeze(tap, [-1]), positions, dtype=np.bool_), dtype)
+        return b("Mul", hit, b.unsqueeze(weight, [-1]))
 
-    y_lo, y_hi, ly, hy, y_in = axis_taps(ys, h)
-    x_lo, x_hi, lx, hx, x_in = axis_taps(xs, w)
-    table = b("Reshape", b("Transpose", data, perm=[0, 2, 3, 1]), b.i64([-1, c]))
-    base = b("Reshape", b("Mul", index, b.i64(h * w), dtype=INT64), b.i64([-1, 1, 1]),
-             dtype=INT64)
-    total = None
-    for y_tap, wy in ((y_lo, hy), (y_hi, ly)):
-        row = b("Mul", b.unsqueeze(y_tap, [2]), b.i64(w), dtype=INT64)  # (R, Sy, 1)
-        for x_tap, wx in ((x_lo, hx), (x_hi, lx)):
-            flat = b("Add", b("Add", base, row, dtype=INT64), b.unsqueeze(x_tap, [1]),
-                     dtype=INT64)  # (R, Sy, Sx)
-            values = b("Gather", table, flat, axis=0)  # (R, Sy, Sx, C)
-            weight = b("Mul", b.unsqueeze(wy, [2]), b.unsqueeze(wx, [1]))
-            term = b("Mul", values, b.unsqueeze(weight, [-1]))
-            total = term if total is None else b("Add", total, term)
-    inside = b("And", b.unsqueeze(y_in, [2]), b.unsqueeze(x_in, [1]), dtype=np.bool_)
-    return b("Where", b.unsqueeze(inside, [-1]), total, zero, dtype=dtype)
+    per_sample = b("Add", on(low, w_low), on(high, w_high))  # (R, P*ratio, E)
+    grouped = b("Reshape", per_sample, b("Concat", b.i64([0, pooled, ratio]),
+                                         b("Shape", positions, dtype=INT64),  # (E,)
+                                         axis=0, dtype=INT64))
+    return b("Div", b("ReduceSum", grouped, b.i64([2]), keepdims=0),
+             b.const(float(ratio), dtype, "ratio"))
 
 
 def _roi_align_decomposed(node: MxNode, ctx: ExportContext) -> str:
-    """ROIAlign as gathers, for opsets whose RoiAlign onnxruntime cannot run (22+), and for
-    what RoiAlign cannot express (position-sensitive pooling)."""
+    """ROIAlign for opsets whose RoiAlign onnxruntime cannot run (22+), and for what RoiAlign
+    cannot express (position-sensitive pooling). Bilinear sampling averaged over each bin is
+    separable: the pooled map of ROI r is Wy[r] @ X[image of r] @ Wx[r]^T with per-axis
+    (P, E) weight matrices, which needs memory of the order of the output, not of every
+    sample of every channel."""
     b = Builder(node, ctx)
     data, rois = node.inputs[:2]
     dtype = ctx.dtype(data)
-    _, channels, _, _ = ctx.shape(data)
+    n_images, channels, height, width = ctx.shape(data)
     pooled_h, pooled_w = (int(v) for v in node.tuple("pooled_size"))
     ratio = node.int("sample_ratio", -1)
     if ratio <= 0:
@@ -427,29 +432,40 @@ def _roi_align_decomposed(node: MxNode, ctx: ExportContext) -> str:
         size = b("Max", size, b.const(1.0, dtype, "one"))
     bins = b("Div", size, b.const([pooled_w, pooled_h], dtype, "pooled"))
 
-    def grid(axis: int, pooled: int) -> str:
+    def grid(axis: int, pooled: int) -> str:  # (R, P*ratio) sample coordinates
         steps = np.array([p + (i + 0.5) / ratio for p in range(pooled) for i in range(ratio)],
                          dtype)
         return b("Add", b.cols(start, axis, 1),
                  b("Mul", b.cols(bins, axis, 1), b.const(steps[None, :], dtype, "steps")))
 
-    xs, ys = grid(0, pooled_w), grid(1, pooled_h)  # (R, PW*g), (R, PH*g)
-    samples = _bilinear_roi_samples(b, data, index, ys, xs)  # (R, PH*g, PW*g, C)
-    blocks = b("Reshape", samples, b.i64([-1, pooled_h, ratio, pooled_w, ratio, channels]))
-    pooled = b("ReduceMean", blocks, b.i64([2, 4]), keepdims=0) if ctx.opset >= 18 else \
-        b("ReduceMean", blocks, axes=[2, 4], keepdims=0)  # (R, PH, PW, C)
+    def axis_weights(axis: int, pooled: int, data_axis: int, static_extent: int) -> str:
+        if ctx.has_dynamic_non_batch_axes:  # the feature map follows the image size
+            dim = b.dim(data, data_axis)
+            extent = b.cast(dim, dtype)
+            positions = b.cast(b.positions(dim), dtype)
+        else:
+            extent = b.const(float(static_extent), dtype, "extent")
+            positions = b.const(np.arange(static_extent, dtype=dtype), dtype, "positions")
+        return _roi_axis_weights(b, grid(axis, pooled), extent, positions, pooled, ratio)
+
+    w_x = axis_weights(0, pooled_w, 3, width)   # (R, PW, W)
+    w_y = axis_weights(1, pooled_h, 2, height)  # (R, PH, H)
+    # one image (R-CNN's deployment): every ROI reads it, no per-ROI copy of the features
+    features = data if n_images == 1 and not ctx.has_dynamic_axes else \
+        b("Gather", data, index, axis=0)  # (R, C, H, W)
+    rows = b("MatMul", b.unsqueeze(w_y, [1]), features)  # (R, C, PH, W)
+    pooled = b("MatMul", rows, b("Transpose", b.unsqueeze(w_x, [1]), perm=[0, 1, 3, 2]))
     if node.bool("position_sensitive", False):
         # output channel k at bin (i, j) reads input channel k*PH*PW + i*PW + j
         groups = channels // (pooled_h * pooled_w)
-        split = b("Reshape", pooled, b.i64([-1, pooled_h, pooled_w, groups,
-                                            pooled_h * pooled_w]))
-        pick = np.zeros((pooled_h, pooled_w, 1, pooled_h * pooled_w), dtype)
+        split = b("Reshape", pooled, b.i64([-1, groups, pooled_h * pooled_w, pooled_h,
+                                            pooled_w]))
+        pick = np.zeros((pooled_h * pooled_w, pooled_h, pooled_w), dtype)
         for i in range(pooled_h):
             for j in range(pooled_w):
-                pick[i, j, 0, i * pooled_w + j] = 1
-        pooled = b("ReduceSum", b("Mul", split, b.const(pick, dtype, "pick")), b.i64([-1]),
+                pick[i * pooled_w + j, i, j] = 1
+        pooled = b("ReduceSum", b("Mul", split, b.const(pick, dtype, "pick")), b.i64([2]),
                    keepdims=0)
-    pooled = b("Transpose", pooled, perm=[0, 3, 1, 2])
     return _zero_invalid_rois(b, pooled, valid, node.outputs[0])
 
 
@@ -495,16 +511,21 @@ def _roi_pool_decomposed(node: MxNode, ctx: ExportContext) -> str:
 
     def masks(axis: int, pooled: int, extent: int) -> tuple[str, str]:
         """(R, P, extent) bool: position inside bin p, and (R, P) bin is empty."""
+        if ctx.has_dynamic_axes:  # the extent of the feature map at run time
+            dim = b.dim(data, 3 - axis)
+            extent_value = b.cast(dim, dtype)
+            pos = b.unsqueeze(b.cast(b.positions(dim), dtype), [0, 1])
+        else:
+            extent_value = b.const(float(extent), dtype, "ext")
+            pos = b.const(np.arange(extent, dtype=dtype)[None, None, :], dtype, "pos")
         p = b.const(np.arange(pooled, dtype=dtype)[None, :], dtype, "bins")
         bin_size = b.cols(bins, axis, 1)
         origin = b.cols(start, axis, 1)
         low = b("Add", b("Floor", b("Mul", p, bin_size)), origin)
         high = b("Add", b("Ceil", b("Mul", b("Add", p, b.const(1.0, dtype, "one")), bin_size)),
                  origin)
-        low = b("Clip", low, b.const(0.0, dtype, "zero"), b.const(float(extent), dtype, "ext"))
-        high = b("Clip", high, b.const(0.0, dtype, "zero"), b.const(float(extent), dtype,
-                                                                    "ext"))
-        pos = b.const(np.arange(extent, dtype=dtype)[None, None, :], dtype, "pos")
+        low = b("Clip", low, b.const(0.0, dtype, "zero"), extent_value)
+        high = b("Clip", high, b.const(0.0, dtype, "zero"), extent_value)
         inside = b("And", b("Not", b("Less", pos, b.unsqueeze(low, [-1]), dtype=np.bool_),
                             dtype=np.bool_),
                    b("Less", pos, b.unsqueeze(high, [-1]), dtype=np.bool_), dtype=np.bool_)
@@ -516,13 +537,11 @@ def _roi_pool_decomposed(node: MxNode, ctx: ExportContext) -> str:
     features = b("Gather", data, index, axis=0)  # (R, C, H, W)
     floor = b.const(lowest(dtype), dtype, "lowest")
     # max over w inside each width bin: (R, C, H, PW, W) -> (R, C, H, PW)
-    by_x = b("ReduceMax", b("Where", b("Reshape", in_x, b.i64([-1, 1, 1, pooled_w, width]),
-                                       dtype=np.bool_),
+    by_x = b("ReduceMax", b("Where", b("Unsqueeze", in_x, b.i64([1, 2]), dtype=np.bool_),
                             b.unsqueeze(features, [3]), floor, dtype=dtype),
              b.i64([4]), keepdims=0)
     # then over h inside each height bin: (R, C, PH, H, PW) -> (R, C, PH, PW)
-    by_y = b("ReduceMax", b("Where", b("Reshape", in_y, b.i64([-1, 1, pooled_h, height, 1]),
-                                       dtype=np.bool_),
+    by_y = b("ReduceMax", b("Where", b("Unsqueeze", in_y, b.i64([1, 4]), dtype=np.bool_),
                             b.unsqueeze(by_x, [2]), floor, dtype=dtype),
              b.i64([3]), keepdims=0)
     empty = b("Or", b("Reshape", empty_y, b.i64([-1, 1, pooled_h, 1]), dtype=np.bool_),

@@ -135,7 +135,12 @@ def pooling(node: MxNode, ctx: ExportContext) -> list[str]:
     if node.bool("global_pool", False):
         if pool_type == "lp" and not signed_lp:
             # onnxruntime has no GlobalLpPool kernel from opset 22: an LpPool over the whole
-            # (static) spatial extent computes the same.
+            # (static) spatial extent computes the same; over dynamic extents, the L2 norm.
+            if ctx.has_dynamic_non_batch_axes:
+                extra, attrs = axes_input_or_attr(ctx, node, list(range(2, rank + 2)), 18)
+                squares = ctx.emit1("ReduceSumSquare", [data, *extra], name=f"{node.name}_sq",
+                                    keepdims=1, **attrs)
+                return ctx.emit("Sqrt", [squares], [out], name=node.name)
             return ctx.emit("LpPool", [data], [out], name=node.name,
                             kernel_shape=list(in_shape[2:]), p=2)
         if pool_type in ("sum", "lp"):
@@ -153,6 +158,15 @@ def pooling(node: MxNode, ctx: ExportContext) -> list[str]:
     full = _full_convention(node, ctx, rank)
     attrs = dict(kernel_shape=kernel, strides=strides, pads=pad + pad)
     dtype = ctx.dtype(node.inputs[0])
+    if full and ctx.has_dynamic_non_batch_axes:
+        # Sizes unknown here: ONNX's ceil_mode is MXNet's ``full`` convention wherever no
+        # window can start in the end padding (pad <= kernel - stride on every axis), the
+        # windows ceil_mode drops; averages then divide by the same clipped counts.
+        if any(p > k - s for p, k, s in zip(pad, kernel, strides, strict=True)):
+            raise node.fail("pooling_convention='full' with pad > kernel - stride needs "
+                            "static spatial sizes; export without dynamic spatial axes")
+        attrs["ceil_mode"] = 1
+        full = False
     if full:
         # MXNet's ``full`` convention keeps windows that ONNX's ceil_mode drops (those that
         # start in the end padding) and clips the average's divisor at the padded extent:

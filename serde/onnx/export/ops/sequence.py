@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import numpy as np
-from onnx import TensorProto
+from onnx import TensorProto, helper
 
 from ..context import ExportContext, MxNode
 from ..registry import register
-from ._helpers import scalar_const
+from ._helpers import Builder, scalar_const
 
 
 @register("SequenceMask")
@@ -26,10 +26,19 @@ def sequence_mask(node: MxNode, ctx: ExportContext) -> list[str]:
     step_shape[axis] = steps
     len_shape = [1] * rank
     len_shape[1 - axis] = -1  # the batch, however many
-    step_values = np.arange(steps).reshape(step_shape).astype(ctx.dtype(lengths))
+    if ctx.has_dynamic_axes:  # the steps counted at run time: the time axis may be dynamic
+        b = Builder(node, ctx)
+        step_shape[axis] = -1
+        counted = b("Cast", b.positions(b.dim(data, axis)),
+                    to=helper.np_dtype_to_tensor_dtype(ctx.dtype(lengths)),
+                    dtype=ctx.dtype(lengths))
+        steps_tensor = b("Reshape", counted, b.i64(step_shape))
+    else:
+        steps_tensor = ctx.add_const(
+            np.arange(steps).reshape(step_shape).astype(ctx.dtype(lengths)), f"{node.name}_steps")
     lens = ctx.emit1("Reshape", [lengths, ctx.add_int64(len_shape, f"{node.name}_len_shape")],
                      name=f"{node.name}_lengths")
-    keep = ctx.emit1("Less", [ctx.add_const(step_values, f"{node.name}_steps"), lens],
+    keep = ctx.emit1("Less", [steps_tensor, lens],
                      name=f"{node.name}_keep", dtype=np.bool_)
     value = scalar_const(ctx, node, node.float("value", 0.0), data, "value")
     return ctx.emit("Where", [keep, data, value], node.outputs[:1], name=node.name)
@@ -74,10 +83,16 @@ def sequence_last(node: MxNode, ctx: ExportContext) -> list[str]:
     index = ctx.emit1("Reshape", [steps, ctx.add_int64([-1, 1] + [1] * (len(shape) - 2),
                                                        f"{node.name}_ishape")],
                       name=f"{node.name}_index", dtype=np.int64)
-    rest = list(shape[2:])
-    # broadcasting from 1s keeps the index's own (possibly dynamic) batch
-    index = ctx.emit1("Expand", [index, ctx.add_int64([1, 1] + rest, f"{node.name}_eshape")],
-                      name=f"{node.name}_index_b", dtype=np.int64)
+    # broadcasting from 1s keeps the index's own (possibly dynamic) batch; the trailing dims
+    # come from the runtime shape when any axis is dynamic
+    if ctx.has_dynamic_axes and len(shape) > 2:
+        b = Builder(node, ctx)
+        trailing = b("Slice", b("Shape", data_bt, dtype=np.int64), b.i64([2]),
+                     b.i64([len(shape)]), dtype=np.int64)
+        target = b("Concat", b.i64([1, 1]), trailing, axis=0, dtype=np.int64)
+    else:
+        target = ctx.add_int64([1, 1] + list(shape[2:]), f"{node.name}_eshape")
+    index = ctx.emit1("Expand", [index, target], name=f"{node.name}_index_b", dtype=np.int64)
     picked = ctx.emit1("GatherElements", [data_bt, index], name=f"{node.name}_pick", axis=1)
     return ctx.emit("Squeeze", [picked, ctx.add_int64([1], f"{node.name}_sq")],
                     node.outputs[:1], name=node.name)

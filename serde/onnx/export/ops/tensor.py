@@ -51,20 +51,28 @@ def _constant_reshape_codes(codes: list[int], rank: int, copy: int, rest: int
         t != 0 or i < rank for i, t in enumerate(target)) else None
 
 
-def reshape_codes_target(b: Builder, data: str, codes: list[int], numpy: bool) -> str:
+def reshape_codes_target(b: Builder, data: str, codes: list[int], numpy: bool,
+                         reverse: bool = False) -> str:
     """The target of an MXNet reshape as an int64 tensor computed from the runtime shape, so
     dynamic axes stay dynamic. Legacy ``Reshape`` codes: 0 copy, -1 infer, -2 copy the rest,
     -3 merge two, -4 split one into the next two; ``_npx_reshape`` codes: -1 infer, -2 copy,
-    -3 drop a 1, -4 copy the rest, -5 merge two, -6 split one into the next two."""
+    -3 drop a 1, -4 copy the rest, -5 merge two, -6 split one into the next two.
+    ``reverse`` reads codes and input dims right to left (MXNet's ``reverse=True``)."""
     rank = len(b.ctx.shape(data))
     copy, rest, merge, split, drop = ((-2, -4, -5, -6, -3) if numpy else (0, -2, -3, -4, None))
-    constant = _constant_reshape_codes(codes, rank, copy, rest)
+    if reverse:
+        if split in codes:
+            raise b.node.fail("reshape with reverse=True and a split code needs static "
+                              "shapes; export without dynamic axes")
+        codes = codes[::-1]
+    constant = None if reverse else _constant_reshape_codes(codes, rank, copy, rest)
     if constant is not None:
         return b.i64(constant)
     shape = b("Shape", data, dtype=INT64)
 
     def dim(i: int) -> str:
-        return b("Slice", shape, b.i64([i]), b.i64([i + 1]), dtype=INT64)
+        j = rank - 1 - i if reverse else i
+        return b("Slice", shape, b.i64([j]), b.i64([j + 1]), dtype=INT64)
 
     pieces: list[str] = []
     i = k = 0
@@ -74,7 +82,8 @@ def reshape_codes_target(b: Builder, data: str, codes: list[int], numpy: bool) -
             pieces.append(dim(i))
             i += 1
         elif code == rest:
-            pieces.append(b("Slice", shape, b.i64([i]), b.i64([rank]), dtype=INT64))
+            start, stop = (0, rank - i) if reverse else (i, rank)
+            pieces.append(b("Slice", shape, b.i64([start]), b.i64([stop]), dtype=INT64))
             i = rank
         elif code == merge:
             pieces.append(b("Mul", dim(i), dim(i + 1), dtype=INT64))
@@ -96,21 +105,19 @@ def reshape_codes_target(b: Builder, data: str, codes: list[int], numpy: bool) -
             pieces.append(b.i64([code]))
             i += 1
         k += 1
+    if reverse:
+        pieces.reverse()
     return b("Concat", *pieces, axis=0, dtype=INT64) if len(pieces) > 1 else pieces[0]
 
 
 def reshape_target(b: Builder, data: str, key: str, numpy: bool) -> str:
     """MXNet's inferred output shape when every shape is static; else the codes computed on
-    the runtime shape (``reverse`` needs static shapes)."""
+    the runtime shape."""
     node, ctx = b.node, b.ctx
-    static = b.i64(list(ctx.shape(node.outputs[0])))
     if not ctx.has_dynamic_axes:
-        return static
-    if node.bool("reverse", False):
-        raise node.fail("reshape with reverse=True needs static shapes; export without "
-                        "dynamic axes")
+        return b.i64(list(ctx.shape(node.outputs[0])))
     codes = [int(c) for c in node.tuple(key)]
-    return reshape_codes_target(b, data, codes, numpy)
+    return reshape_codes_target(b, data, codes, numpy, reverse=node.bool("reverse", False))
 
 
 @register("Reshape")
@@ -271,10 +278,52 @@ def tile(node: MxNode, ctx: ExportContext) -> list[str]:
                     name=node.name)
 
 
-@register("broadcast_to", "broadcast_axis", "broadcast_like")
+# Expand broadcasts both ways, so a target of 1 keeps the input's dim: targets built that way
+# stay right when the input's other axes are dynamic.
+
+
+@register("broadcast_to")
 def broadcast_to(node: MxNode, ctx: ExportContext) -> list[str]:
-    target = ctx.add_int64(ctx.shape(node.outputs[0]), f"{node.name}_shape")
-    return ctx.emit("Expand", [node.inputs[0], target], node.outputs, name=node.name)
+    sizes = [int(s) for s in node.tuple("shape")]
+    target = [s if s != 0 else 1 for s in sizes] if ctx.has_dynamic_axes else \
+        list(ctx.shape(node.outputs[0]))
+    return ctx.emit("Expand", [node.inputs[0], ctx.add_int64(target, f"{node.name}_shape")],
+                    node.outputs, name=node.name)
+
+
+@register("broadcast_axis")
+def broadcast_axis(node: MxNode, ctx: ExportContext) -> list[str]:
+    rank = len(ctx.shape(node.inputs[0]))
+    axes = [int(a) % rank for a in node.tuple("axis", ())]
+    sizes = [int(s) for s in node.tuple("size", ())]
+    target = [1] * rank
+    for axis, size in zip(axes, sizes, strict=False):
+        target[axis] = size
+    if not ctx.has_dynamic_axes:
+        target = list(ctx.shape(node.outputs[0]))
+    return ctx.emit("Expand", [node.inputs[0], ctx.add_int64(target, f"{node.name}_shape")],
+                    node.outputs, name=node.name)
+
+
+@register("broadcast_like")
+def broadcast_like(node: MxNode, ctx: ExportContext) -> list[str]:
+    data, like = node.inputs[:2]
+    if not ctx.has_dynamic_axes:
+        target = ctx.add_int64(ctx.shape(node.outputs[0]), f"{node.name}_shape")
+        return ctx.emit("Expand", [data, target], node.outputs, name=node.name)
+    b = Builder(node, ctx)
+    rank, like_rank = len(ctx.shape(data)), len(ctx.shape(like))
+    lhs_axes, rhs_axes = node.optional("lhs_axes"), node.optional("rhs_axes")
+    like_shape = b("Shape", like, dtype=INT64)
+    if lhs_axes is None:
+        target = like_shape
+    else:
+        taken = {int(a) % rank: int(r) % like_rank for a, r in zip(lhs_axes, rhs_axes,
+                                                                   strict=True)}
+        pieces = [b("Slice", like_shape, b.i64([taken[i]]), b.i64([taken[i] + 1]),
+                    dtype=INT64) if i in taken else b.i64([1]) for i in range(rank)]
+        target = b("Concat", *pieces, axis=0, dtype=INT64)
+    return [b("Expand", data, target, out=node.outputs[0])]
 
 
 @register("zeros_like", "ones_like")

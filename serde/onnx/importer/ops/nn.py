@@ -162,6 +162,20 @@ def _tap_pool(ctx, x, kernel, strides, dilations, begin, end, in_shape, out_shap
     return out / ctx.const(counts, dtype, "count")
 
 
+def _native_pool(x, node, kernel, strides, dilations, begin, end, ceil, pool_type, dtype):
+    """MXNet's own pooling, which needs no static sizes, where its semantics are ONNX's:
+    symmetric pads, no dilation, and under ceil_mode no window that can start in the end
+    padding (pad <= kernel - stride: ONNX drops such windows, MXNet's ``full`` keeps them)."""
+    if list(begin) != list(end) or any(d != 1 for d in dilations) or len(kernel) > 3 or \
+            not is_float(dtype):
+        return None
+    if ceil and any(p > k - s for p, k, s in zip(begin, kernel, strides, strict=True)):
+        return None
+    return npx.pooling(x, kernel=kernel, stride=strides, pad=tuple(begin), pool_type=pool_type,
+                       pooling_convention="full" if ceil else "valid",
+                       count_include_pad=bool(node.attr("count_include_pad", 0)))
+
+
 def _pool(node, ctx, pool_type):
     x = ctx.input(node, 0)
     in_shape = ctx.in_shape(node, 0)
@@ -181,7 +195,13 @@ def _pool(node, ctx, pool_type):
         static = in_shape is not None and out_shape is not None and \
             all(d is not None for d in in_shape[2:]) and all(d is not None for d in out_shape[2:])
         if not static:
-            raise ctx.error("pooling with pads, ceil_mode or dilations needs static shapes")
+            native = _native_pool(x, node, kernel, strides, dilations, begin, end, ceil,
+                                  pool_type, dtype)
+            if native is None:
+                raise ctx.error("pooling with asymmetric pads, dilations, or ceil_mode windows "
+                                "that can start in the end padding, needs static shapes; give "
+                                "input_shapes")
+            return native
         if pool_type == "max" and not is_float(dtype):
             out = _tap_pool(ctx, cast(x, "float64"), kernel, strides, dilations, begin, end,
                             in_shape, out_shape, pool_type, False, np.dtype("float64"))

@@ -100,7 +100,12 @@ def _recurrent(node, ctx, kind: str):
     layout = int(node.attr("layout", 0))
     x_shape = ctx.in_shape(node, 0)
     if x_shape is None or x_shape[1 if layout else 0] is None:
-        raise ctx.error("the sequence length of X must be static; give input_shapes")
+        fused = _fused_recurrent(node, ctx, kind, num_dirs)
+        if fused is not None:
+            return fused
+        raise ctx.error("the sequence length of X must be static for this layer (clip, "
+                        "peepholes, sequence_lens or non-default activations are unrolled); "
+                        "give input_shapes")
     steps = int(x_shape[1 if layout else 0])
     r_shape = ctx.static_shape(node, 2)
     hidden = int(node.attr("hidden_size", r_shape[-1]))
@@ -214,6 +219,93 @@ def _recurrent(node, ctx, kind: str):
         y_c = None if y_c is None else npm.transpose(y_c, (1, 0, 2))
     outs = [y, y_h] + ([y_c] if kind == "LSTM" else [])
     return [o if o is None or work == dtype else cast(o, dtype) for o in outs]
+
+
+#: ONNX gate blocks in the order MXNet's fused RNN operator keeps them: LSTM iofc -> ifco,
+#: GRU zrh -> rzh
+_MX_GATE_ORDER = {"LSTM": (0, 2, 3, 1), "GRU": (1, 0, 2), "RNN": (0,)}
+
+
+def _fused_recurrent(node, ctx, kind: str, num_dirs: int):
+    """The layer as MXNet's own ``RNN`` operator, which runs any sequence length: used where
+    the sequence axis is dynamic (unrolling needs its length) and the layer is one that
+    operator computes (default activations, no clip, peepholes, input_forget or
+    sequence_lens; GRU with linear_before_reset, as cuDNN's). None otherwise."""
+    names = [str(n.decode() if isinstance(n, bytes) else n).lower()
+             for n in (node.attr("activations") or [])]
+    defaults = {"LSTM": ["sigmoid", "tanh", "tanh"], "GRU": ["sigmoid", "tanh"]}
+    if kind == "RNN":
+        acts = set(names) or {"tanh"}
+        if len(acts) != 1 or not acts <= {"tanh", "relu"}:
+            return None
+        mode = f"rnn_{acts.pop()}"
+    else:
+        if names and names != defaults[kind] * num_dirs:
+            return None
+        if kind == "GRU" and not node.attr("linear_before_reset", 0):
+            return None
+        mode = kind.lower()
+    if node.attr("clip") is not None or node.attr("input_forget", 0) or \
+            node.attr("activation_alpha") or node.attr("activation_beta") or \
+            node.has_input(4) or (kind == "LSTM" and node.has_input(7)):
+        return None
+    direction = node.attr("direction", "forward")
+    layout = int(node.attr("layout", 0))
+    dtype = ctx.in_dtype(node, 0)
+    if dtype != np.dtype("float32"):
+        return None
+    gates = {"LSTM": 4, "GRU": 3, "RNN": 1}[kind]
+    hidden = int(node.attr("hidden_size", ctx.static_shape(node, 2)[-1]))
+    x, w, r = ctx.input(node, 0), ctx.input(node, 1), ctx.input(node, 2)
+    b = ctx.optional_input(node, 3)
+    if layout:
+        x = npm.transpose(x, (1, 0, 2))
+    if direction == "reverse":
+        x = npm.flip(x, axis=0)
+
+    def reorder(weights):  # (G*h, ...) in ONNX gate order -> MXNet's
+        return npm.concatenate([slice_axis(weights, 0, k * hidden, (k + 1) * hidden)
+                                for k in _MX_GATE_ORDER[kind]], axis=0) if gates > 1 \
+            else weights
+
+    pieces, biases = [], []
+    for d in range(num_dirs):
+        pieces += [npm.reshape(reorder(_take(w, d)), (-1,)),
+                   npm.reshape(reorder(_take(r, d)), (-1,))]
+        if b is None:
+            zeros = npm.zeros((2 * gates * hidden,), dtype=dtype)
+            biases += [zeros]
+        else:
+            bd = _take(b, d)
+            biases += [reorder(slice_axis(bd, 0, 0, gates * hidden)),
+                       reorder(slice_axis(bd, 0, gates * hidden, None))]
+    params = npm.concatenate(pieces + biases, axis=0)
+
+    h0 = ctx.optional_input(node, 5)
+    c0 = ctx.optional_input(node, 6) if kind == "LSTM" else None
+    zero = None
+    if h0 is None or (kind == "LSTM" and c0 is None):
+        # (D, batch, hidden) zeros with X's (possibly dynamic) batch
+        column = slice_axis(slice_axis(x, 0, 0, 1), 2, 0, 1)          # (1, B, 1)
+        zero = npm.zeros_like(column) * npm.zeros((num_dirs, 1, hidden), dtype=dtype)
+    h0 = zero if h0 is None else (npm.transpose(h0, (1, 0, 2)) if layout else h0)
+    args = [x, params, h0]
+    if kind == "LSTM":
+        c0 = zero if c0 is None else (npm.transpose(c0, (1, 0, 2)) if layout else c0)
+        args.append(c0)
+    outs = npx.rnn(*args, state_size=hidden, num_layers=1,
+                   bidirectional=num_dirs == 2, mode=mode, state_outputs=True)
+    y, y_h = outs[0], outs[1]
+    y_c = outs[2] if kind == "LSTM" else None
+    if direction == "reverse":
+        y = npm.flip(y, axis=0)
+    # (T, B, D*h) -> ONNX's (T, D, B, h)
+    y = npm.transpose(npx.reshape(y, (-2, -2, num_dirs, hidden)), (0, 2, 1, 3))
+    if layout:
+        y = npm.transpose(y, (2, 0, 1, 3))
+        y_h = npm.transpose(y_h, (1, 0, 2))
+        y_c = None if y_c is None else npm.transpose(y_c, (1, 0, 2))
+    return [y, y_h] + ([y_c] if kind == "LSTM" else [])
 
 
 @converter("LSTM", 7, 14, 22)

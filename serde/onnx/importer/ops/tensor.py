@@ -26,29 +26,83 @@ def _ints(value) -> list[int]:
     return [int(v) for v in np.asarray(value).ravel()]
 
 
+def _reshape_plan(in_shape, elements):
+    """How MXNet reshapes to a target whose runtime elements copy input dims: ``elements`` holds
+    ints (constants, -1 to infer) and ``("dim", k)`` for a copy of input dim k. Every npx code
+    consumes one input dim, so between two copied dims the input dims and the target elements
+    must pair up: surplus input dims are merged first, missing ones inserted as unit axes
+    (literal codes only set values; MXNet checks the total size). Returns (steps, codes):
+    steps of ("merge", axis) / ("insert", axis) to apply to the input first, then npx codes;
+    or None when the target cannot be written that way."""
+    rank = len(in_shape)
+    anchors = [(i, e[1]) for i, e in enumerate(elements) if isinstance(e, tuple)]
+    if any(k1 >= k2 for (_, k1), (_, k2) in zip(anchors, anchors[1:], strict=False)) or \
+            any(not 0 <= k < rank for _, k in anchors):
+        return None
+    if sum(1 for e in elements if e == -1) > 1:
+        return None
+    steps, codes = [], []
+    shift = 0  # axes added (+) or merged away (-) by the steps so far
+    bounds = [*anchors, (len(elements), rank)]
+    prev_i, prev_k = -1, -1
+    for i, k in bounds:
+        dims = list(range(prev_k + 1, k))
+        targets = [int(e) for e in elements[prev_i + 1:i]]
+        first = prev_k + 1 + shift  # the segment's first axis in the stepped input
+        if len(dims) > len(targets):
+            if not targets:
+                if any(in_shape[d] != 1 for d in dims):
+                    return None
+                codes += [-3] * len(dims)  # drop unit axes
+            else:
+                for _ in range(len(dims) - len(targets)):
+                    steps.append(("merge", first))
+                    shift -= 1
+                codes += targets
+        else:
+            for _ in range(len(targets) - len(dims)):
+                steps.append(("insert", first))
+                shift += 1
+            codes += targets
+        if i < len(elements):
+            codes.append(-2)
+        prev_i, prev_k = i, k
+    return steps, codes
+
+
 def _reshape_dynamic(node, ctx, x):
     """A Reshape target with runtime elements. The whole shape of another tensor is
-    reshape_like; else each runtime element must be a copy of the input's own dim at that
-    position (npx code -2) or the one left to infer (-1)."""
+    reshape_like; else each runtime element must be a copy of one of the input's dims (in
+    order) or the one left to infer."""
     like = _whole_shape_of(ctx, node.inputs[1])
     if like is not None:
         return legacy(mx.sym.reshape_like, x, ctx.sym(like))
     part = ctx.partial_value(node.inputs[1])
-    if part is None:
+    in_shape = ctx.in_shape(node, 0)
+    if part is None or in_shape is None:
         return None
     values, known, sources = (np.asarray(a).reshape(-1) for a in part)
     allowzero = bool(node.attr("allowzero", 0))
-    codes = []
+    elements = []
     for i, (v, k, src) in enumerate(zip(values, known, sources, strict=True)):
         if k:
-            codes.append(-2 if v == 0 and not allowzero else int(v))
-        elif src is not None and src == (node.inputs[0], i):
-            codes.append(-2)
+            elements.append(("dim", i) if v == 0 and not allowzero else int(v))
+        elif src is not None and src[0] == node.inputs[0]:
+            elements.append(("dim", int(src[1])))
         else:
-            codes.append(None)
-    if codes.count(None) > 1 or (None in codes and -1 in codes):
+            elements.append(None)
+    if elements.count(None) > 1 or (None in elements and -1 in elements):
         return None
-    return npx.reshape(x, tuple(-1 if c is None else c for c in codes))
+    plan = _reshape_plan(in_shape, [-1 if e is None else e for e in elements])
+    if plan is None:
+        return None
+    steps, codes = plan
+    for op, axis in steps:
+        if op == "merge":
+            x = npx.reshape(x, (-2,) * axis + (-5, -4))
+        else:
+            x = npm.expand_dims(x, axis=axis)
+    return npx.reshape(x, tuple(codes))
 
 
 @converter("Reshape", 5, 13, 14, 19, 21, 23, 24, 25)
@@ -243,25 +297,34 @@ def _fix_negative(idx, dim):
     return npm.where(idx < 0, idx + dim, idx)
 
 
+def arange_along(sym, axis: int | None = None, dtype=None):
+    """0 .. n-1 along ``axis`` of ``sym``'s runtime shape, in ``sym``'s dtype. MXNet's
+    arange_like cannot fill bool arrays: a bool ``sym`` (its ``dtype``) is read as float32."""
+    if dtype is not None and np.dtype(dtype) == np.bool_:
+        sym = cast(sym, "float32")
+    kwargs = {} if axis is None else {"axis": axis}
+    return legacy(mx.sym.contrib.arange_like, sym, **kwargs)
+
+
 def axis_grid(like, axis: int, rank: int):
     """The index along ``axis`` of every element of ``like`` (int64, shaped like ``like``),
     from its runtime shape: dynamic axes stay dynamic, and no index grid is stored."""
-    along = legacy(mx.sym.contrib.arange_like, like, axis=axis)
+    along = arange_along(like, axis)
     shape = [1] * rank
     shape[axis] = -1
     return cast(legacy(mx.sym.broadcast_like, npm.reshape(along, tuple(shape)), like), "int64")
 
 
-def _runtime_dim(sym, axis: int):
+def _runtime_dim(sym, axis: int, dtype=None):
     """The size of ``axis`` of ``sym`` as an int64 scalar symbol."""
-    along = legacy(mx.sym.contrib.arange_like, sym, axis=axis)
+    along = arange_along(sym, axis, dtype)
     return cast(npm.sum(npm.ones_like(along)), "int64")
 
 
 def _grid_gather(ctx, node, data, idx, axis, rank):
     data_shape = ctx.in_shape(node, 0)
     dim = data_shape[axis] if data_shape is not None and data_shape[axis] is not None \
-        else _runtime_dim(data, axis)
+        else _runtime_dim(data, axis, ctx.in_dtype(node, 0))
     coords = [cast(_fix_negative(cast(idx, "int64"), dim), "int64") if d == axis
               else axis_grid(idx, d, rank) for d in range(rank)]
     return npm.stack(coords, axis=0)
@@ -471,6 +534,13 @@ def expand(node, ctx):
     out = _broadcast_shape(shape, target) if shape is not None else None
     if out is None or any(d is None for d in out):
         out = ctx.out_shape(node)
+    if (out is None or any(d is None for d in out)) and shape is not None \
+            and len(shape) <= len(target):
+        # dynamic input dims under a constant target: a target of 1 keeps the input's dim,
+        # which MXNet's broadcast_to writes as 0
+        for _ in range(len(target) - len(shape)):
+            x = npm.expand_dims(x, axis=0)
+        return legacy(mx.sym.broadcast_to, x, shape=tuple(0 if t == 1 else t for t in target))
     if out is None or any(d is None for d in out):
         raise ctx.error("Expand needs a static output shape")
     return npm.broadcast_to(x, tuple(out))
@@ -647,7 +717,7 @@ def range_op(node, ctx):
         first = np.asarray(ctx.input_value(node, 0, why)).item()
         step = np.asarray(ctx.input_value(node, 2, why)).item()
         if source is not None and first == 0 and step == 1:  # 0 .. dim: MXNet's arange_like
-            return cast(legacy(mx.sym.contrib.arange_like, ctx.sym(source[0]), axis=source[1]),
+            return cast(arange_along(ctx.sym(source[0]), source[1], ctx.dtype(source[0])),
                         dtype)
     start, limit, delta = (np.asarray(ctx.input_value(node, i, why)).item() for i in range(3))
     count = max(int(np.ceil((limit - start) / delta)), 0)

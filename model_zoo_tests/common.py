@@ -57,6 +57,13 @@ def normalise_layer_scales(net: mx.gluon.Block, shapes: list[tuple[int, ...]], c
     return unit_scale_layers(net, batch)
 
 
+def _std(out: mx.nd.NDArray) -> float:
+    # NDArray arithmetic, not asnumpy(): a oneDNN-layout 3-D conv output cannot be copied out
+    # directly (MXNet 1.9.1: "Check failed: to.IsDefaultData()")
+    centred = out - out.mean()
+    return float((centred * centred).mean().sqrt().asscalar())
+
+
 def unit_scale_layers(net: mx.gluon.Block, args: list[mx.nd.NDArray]) -> int:
     """Rescale each conv/dense layer, in forward order, to unit output std on ``args``."""
     layers: list[mx.gluon.Block] = []
@@ -65,7 +72,7 @@ def unit_scale_layers(net: mx.gluon.Block, args: list[mx.nd.NDArray]) -> int:
     for layer in layers:
         seen: list[float] = []
         handle = layer.register_forward_hook(
-            lambda _blk, _inp, out, seen=seen: seen.append(float(out.asnumpy().std())))
+            lambda _blk, _inp, out, seen=seen: seen.append(_std(out)))
         try:
             net(*args)
         finally:

@@ -18,6 +18,7 @@ from .spec import (
     DENSE,
     Feed,
     Variant,
+    ZooInit,
     ZooModel,
     batch_axis,
     calibrate_norm_statistics,
@@ -45,24 +46,6 @@ _EXTRA_CLASSIFIERS = [
 def _pretrained_names() -> list[str]:
     from gluoncv import model_zoo
     return list(model_zoo.pretrained_model_list())
-
-
-class ZooInit(mx.init.Xavier):
-    """Xavier for weights; vectors that would get Xavier (their builder's own, or this one as
-    the global default) get what their name says instead: Xavier needs 2-D arrays, and norm
-    layers built from symbols (SSD's and FPN's feature expanders) leave theirs unset."""
-
-    _VECTOR_DEFAULTS = (("running_var", 1.0), ("moving_var", 1.0), ("gamma", 1.0))
-
-    def __call__(self, desc: mx.init.InitDesc, arr: mx.nd.NDArray) -> None:
-        given = desc.attrs.get("__init__", "")
-        xavier = isinstance(given, mx.init.Xavier) or "xavier" in str(given).lower()
-        if len(arr.shape) < 2 and xavier:
-            name = str(desc)
-            arr[:] = next((v for suffix, v in self._VECTOR_DEFAULTS if name.endswith(suffix)),
-                          0.0)  # means, betas, biases
-            return
-        super().__call__(desc, arr)
 
 
 def build_gluoncv(name: str, ctx: mx.Context, feed: Feed, kwargs: dict[str, Any],

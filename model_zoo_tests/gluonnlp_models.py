@@ -174,7 +174,7 @@ def _language_model(name: str) -> ZooModel:
         return out
 
     def build(ctx: mx.Context) -> mx.gluon.HybridBlock:
-        from .gluoncv_models import ZooInit
+        from .spec import ZooInit
 
         net = _LanguageModelStep(model(), nested)
         _seeded()

@@ -1,8 +1,10 @@
-"""The float32 noise floor of a zoo model: MXNet's own forward with oneDNN on against oneDNN off,
-measured with the zoo's default tolerance. A looser tolerance in ``tolerances.toml`` is only
-justified by a floor near it: a model that misses by far more than its floor is a bug.
+"""The float32 noise floor of a zoo model, measured with the zoo's default tolerance two ways:
+MXNet's own forward with oneDNN on against oneDNN off, and MXNet's float32 forward against the
+same network cast to float64 (the exact answer, up to float64 rounding). A looser tolerance in
+``tolerances.toml`` is only justified by a floor near it: a model that misses by far more than
+its floor is a bug.
 
-``python -m model_zoo_tests.noise_floor NAME [NAME ...]`` prints each model's floor (the
+``python -m model_zoo_tests.noise_floor NAME [NAME ...]`` prints each model's floors (the
 worst tolerance ratio over its outputs at every test size and variant).
 """
 from __future__ import annotations
@@ -17,8 +19,9 @@ from pathlib import Path
 import numpy as np
 
 
-def _forward_outputs(name: str, out_file: str) -> None:
-    """Child process: build ``name`` and save its outputs for every variant and feed."""
+def _forward_outputs(name: str, out_file: str, dtype: str = "float32") -> None:
+    """Child process: build ``name`` and save its outputs for every variant and feed, with the
+    network (and float inputs) cast to ``dtype``."""
     import mxnet as mx
 
     from .zoo import mx_forward, registry
@@ -26,6 +29,10 @@ def _forward_outputs(name: str, out_file: str) -> None:
     model = registry()[name]
     net = model.build(mx.cpu())
     feeds = model.feeds(np.random.default_rng(20261202))
+    if dtype != "float32":
+        net.cast(dtype)
+        feeds = [{k: v.astype(dtype) if v.dtype == np.float32 else v for k, v in f.items()}
+                 for f in feeds]
     saved = {}
     for variant in model.variants:
         if variant.configure is not None:
@@ -36,22 +43,34 @@ def _forward_outputs(name: str, out_file: str) -> None:
     np.savez(out_file, **saved)
 
 
-def noise_floor(name: str) -> float:
+def _run_child(name: str, path: str, onednn: str, dtype: str) -> dict[str, np.ndarray]:
+    env = {**os.environ, "MXNET_MKLDNN_ENABLED": onednn, "MXNET_SUBGRAPH_VERBOSE": "0",
+           "MXNET_STORAGE_FALLBACK_LOG_VERBOSE": "0"}
+    subprocess.run([sys.executable, "-m", "model_zoo_tests.noise_floor", "--child", name,
+                    path, dtype], check=True, env=env)
+    with np.load(path) as data:
+        return {k: data[k] for k in data.files}
+
+
+def noise_floors(name: str) -> dict[str, float]:
+    """{"onednn": on-vs-off ratio, "float64": float32-vs-float64 ratio}."""
     from .compare import Tolerance, tolerance_ratio
 
     default = Tolerance()  # the floor is always measured against the default tolerance
-    outputs = []
     with tempfile.TemporaryDirectory() as tmp:
-        for onednn in ("1", "0"):
-            path = str(Path(tmp) / f"out{onednn}.npz")
-            env = {**os.environ, "MXNET_MKLDNN_ENABLED": onednn, "MXNET_SUBGRAPH_VERBOSE": "0",
-                   "MXNET_STORAGE_FALLBACK_LOG_VERBOSE": "0"}
-            subprocess.run([sys.executable, "-m", "model_zoo_tests.noise_floor", "--child",
-                            name, path], check=True, env=env)
-            with np.load(path) as data:
-                outputs.append({k: data[k] for k in data.files})
-    on, off = outputs
-    return max((tolerance_ratio(on[k], off[k], default) for k in off), default=0.0)
+        on = _run_child(name, str(Path(tmp) / "on.npz"), "1", "float32")
+        off = _run_child(name, str(Path(tmp) / "off.npz"), "0", "float32")
+        exact = _run_child(name, str(Path(tmp) / "f64.npz"), "1", "float64")
+
+    def worst(a: dict[str, np.ndarray], b: dict[str, np.ndarray]) -> float:
+        return max((tolerance_ratio(a[k].astype(b[k].dtype) if a[k].dtype.kind == "f" else a[k],
+                                    b[k], default) for k in b), default=0.0)
+    return {"onednn": worst(on, off), "float64": worst(on, exact)}
+
+
+def noise_floor(name: str) -> float:
+    """The larger of the two floors."""
+    return max(noise_floors(name).values())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,10 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        _forward_outputs(args.names[0], args.names[1])
+        _forward_outputs(*args.names[:3])
         return 0
     for name in args.names:
-        print(f"{name}: noise floor {noise_floor(name):.3g} (oneDNN on vs off, default "
+        floors = noise_floors(name)
+        print(f"{name}: noise floor {max(floors.values()):.3g} (oneDNN on vs off "
+              f"{floors['onednn']:.3g}, float32 vs float64 {floors['float64']:.3g}; default "
               f"tolerance)", flush=True)
     return 0
 

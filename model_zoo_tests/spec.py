@@ -55,8 +55,30 @@ class ZooModel:
         return list(self.feeds(np.random.default_rng(0))[0])
 
 
+class ZooInit(mx.init.Xavier):
+    """Xavier for weights; vectors that would get Xavier (their builder's own, or this one as
+    the global default) get what their name says instead: Xavier needs 2-D arrays, and norm
+    layers built from symbols (SSD's and FPN's feature expanders) leave theirs unset."""
+
+    _VECTOR_DEFAULTS = (("running_var", 1.0), ("moving_var", 1.0), ("gamma", 1.0))
+
+    def __call__(self, desc: mx.init.InitDesc, arr: mx.nd.NDArray) -> None:
+        given = desc.attrs.get("__init__", "")
+        xavier = isinstance(given, mx.init.Xavier) or "xavier" in str(given).lower()
+        if len(arr.shape) < 2 and xavier:
+            name = str(desc)
+            arr[:] = next((v for suffix, v in self._VECTOR_DEFAULTS if name.endswith(suffix)),
+                          0.0)  # means, betas, biases
+            return
+        super().__call__(desc, arr)
+
+
 class NetworkDisabled(RuntimeError):
     pass
+
+
+#: what a refused weight fetch returns: loading it is skipped (see ``no_network``)
+SKIPPED_WEIGHTS = "<random-init: weights not downloaded>"
 
 
 @contextlib.contextmanager
@@ -69,13 +91,30 @@ def no_network() -> Iterator[None]:
     def refuse(*_args: Any, **_kwargs: Any) -> Any:
         raise NetworkDisabled("the zoo tests build models with random weights: no downloads")
 
+    def no_weights(*_args: Any, **_kwargs: Any) -> str:
+        return SKIPPED_WEIGHTS
+
     saved_download = gluon_utils.download
     saved_connect = socket.socket.connect
     patched: list[tuple[Any, str, Any]] = []
+    # Some builders ignore pretrained_base=False and load base weights anyway (GluonCV 0.10's
+    # resnet*_v1b_kinetics400): their fetch yields no file and the load is skipped, so the
+    # base keeps its random init.
+    saved_load = mx.gluon.Block.load_parameters
+
+    def load_parameters(block: Any, filename: Any, *args: Any, **kwargs: Any) -> Any:
+        if filename == SKIPPED_WEIGHTS:  # random weights where the file would have gone
+            ctx = kwargs.get("ctx") or (args[0] if args else None)
+            block.collect_params().initialize(ZooInit(magnitude=2.0), ctx=ctx)
+            return None
+        return saved_load(block, filename, *args, **kwargs)
+
+    patched.append((mx.gluon.Block, "load_parameters", saved_load))
+    mx.gluon.Block.load_parameters = load_parameters  # type: ignore[method-assign]
     try:
         import gluoncv.model_zoo.model_store as cv_store
         patched.append((cv_store, "get_model_file", cv_store.get_model_file))
-        cv_store.get_model_file = refuse
+        cv_store.get_model_file = no_weights
         import gluoncv.utils as cv_utils
         patched.append((cv_utils, "download", cv_utils.download))
         cv_utils.download = refuse

@@ -193,3 +193,17 @@ def test_full_convention_pooling_over_dynamic_image_sizes(tmp_path, pool_type, i
              for h, w in ((8, 9), (11, 6))]  # even and odd sizes: ceil windows at the edge
     _round_trip(sym, {"data": (1, 2, 8, 9)}, {"data": {2: "height", 3: "width"}}, feeds,
                 tmp_path)
+
+
+@pytest.mark.parametrize("ranges", [dict(lhs_begin=2, lhs_end=None, rhs_begin=1, rhs_end=None),
+                                    dict(lhs_begin=-2, lhs_end=None, rhs_begin=-1,
+                                         rhs_end=None)])
+def test_reshape_like_with_ranges_stays_dynamic(tmp_path, ranges):
+    """DANet's attention reshapes: lhs dims from 2 on take rhs's last dim, batch dynamic."""
+    lhs, rhs = mx.sym.var("lhs"), mx.sym.var("rhs")
+    sym = mx.sym.reshape_like(lhs, rhs, **ranges)
+    rng = np.random.default_rng(6)
+    feeds = [{"lhs": rng.standard_normal((b, 3, 4, 5)).astype(np.float32),
+              "rhs": rng.standard_normal((7, 20)).astype(np.float32)} for b in (2, 5)]
+    _round_trip(sym, {"lhs": (2, 3, 4, 5), "rhs": (7, 20)}, {"lhs": {0: "batch"}}, feeds,
+                tmp_path)

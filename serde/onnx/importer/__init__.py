@@ -44,7 +44,8 @@ def split_params(sym: Any, params: Mapping[str, Any]) -> tuple[dict[str, Any], d
 
 def to_symbol_block(graph: ImportedGraph, ctx: Any = None) -> mx.gluon.SymbolBlock:
     ctx = ctx or mx.cpu()
-    inputs = [mx.sym.var(i.name, dtype=i.dtype) for i in graph.inputs]
+    # unused inputs stay (SymbolBlock ignores them): callers pass the ONNX inputs positionally
+    inputs = [mx.sym.var(i.name, dtype=i.dtype) for i in (graph.signature or graph.inputs)]
     block = mx.gluon.SymbolBlock(outputs=graph.sym, inputs=inputs)
     params = block.collect_params()
     for name, value in graph.params.items():

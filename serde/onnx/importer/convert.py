@@ -58,6 +58,8 @@ class ImportedGraph:
     opset: int
     constant_inputs: list[str] = field(default_factory=list)
     unused_inputs: list[str] = field(default_factory=list)
+    #: every data input in graph order, used or not: a Gluon block's positional arguments
+    signature: list[TensorInfo] = field(default_factory=list)
 
     @property
     def input_names(self) -> list[str]:
@@ -368,7 +370,8 @@ def _import_graph(model: Any, *, input_shapes: Mapping[str, Sequence[int]] | Non
     params = {k: v for k, v in ctx.params.items() if k in used}
     return ImportedGraph(sym=group, params=params,
                          inputs=[i for i in inputs if i.name in used], outputs=outputs,
-                         opset=opset, constant_inputs=sorted(static), unused_inputs=unused)
+                         opset=opset, constant_inputs=sorted(static), unused_inputs=unused,
+                         signature=list(inputs))
 
 
 def _fix_output_dtypes(syms: list[Any], outputs: list[TensorInfo]) -> list[Any]:

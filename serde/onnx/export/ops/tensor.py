@@ -132,7 +132,29 @@ def reshape(node: MxNode, ctx: ExportContext) -> list[str]:
 
 @register("reshape_like")
 def reshape_like(node: MxNode, ctx: ExportContext) -> list[str]:
-    if any(node.has(k) for k in ("lhs_begin", "lhs_end", "rhs_begin", "rhs_end")):
+    ranged = any(node.optional(k) is not None for k in ("lhs_begin", "lhs_end", "rhs_begin",
+                                                         "rhs_end"))
+    if ranged and ctx.has_dynamic_axes:
+        # lhs dims [begin, end) replaced by rhs dims [begin, end), all read at run time
+        b = Builder(node, ctx)
+        lhs, rhs = node.inputs[:2]
+        lrank, rrank = len(ctx.shape(lhs)), len(ctx.shape(rhs))
+
+        def bound(key: str, default: int, rank: int) -> int:
+            value = node.optional(key)
+            return default if value is None else int(value) + rank if int(value) < 0 \
+                else int(value)
+
+        lb, le = bound("lhs_begin", 0, lrank), bound("lhs_end", lrank, lrank)
+        rb, re = bound("rhs_begin", 0, rrank), bound("rhs_end", rrank, rrank)
+        lshape, rshape = b("Shape", lhs, dtype=INT64), b("Shape", rhs, dtype=INT64)
+        pieces = [b("Slice", rshape, b.i64([rb]), b.i64([re]), dtype=INT64)]
+        if lb > 0:
+            pieces.insert(0, b("Slice", lshape, b.i64([0]), b.i64([lb]), dtype=INT64))
+        if le < lrank:
+            pieces.append(b("Slice", lshape, b.i64([le]), b.i64([lrank]), dtype=INT64))
+        target = b("Concat", *pieces, axis=0, dtype=INT64) if len(pieces) > 1 else pieces[0]
+    elif ranged:
         target = ctx.add_int64(ctx.shape(node.outputs[0]), f"{node.name}_shape")
     else:
         target = ctx.emit1("Shape", [node.inputs[1]], name=f"{node.name}_shape")

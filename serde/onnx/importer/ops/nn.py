@@ -66,6 +66,44 @@ def conv(node, ctx):
     return cast(out, dtype) if dtype == np.dtype("float16") else out
 
 
+@converter("DeformConv", 19, 22)
+def deform_conv(node, ctx):
+    """MXNet's ModulatedDeformableConvolution samples as DeformConv does (offsets as (y, x)
+    pairs per kernel tap, bilinear with zeros outside, the mask scaling each tap); without a
+    mask every tap weighs 1."""
+    import mxnet as mx
+
+    from ._helpers import legacy
+
+    x, w, offset = ctx.input(node, 0), ctx.input(node, 1), ctx.input(node, 2)
+    b = ctx.optional_input(node, 3)
+    mask = ctx.optional_input(node, 4)
+    w_shape = ctx.static_shape(node, 1)
+    kernel = tuple(node.attr("kernel_shape") or w_shape[2:])
+    n = len(kernel)
+    if n != 2:
+        raise ctx.error(f"{n}-D DeformConv is not supported by MXNet (2-D only)")
+    pads = list(node.attr("pads") or [0] * (2 * n))
+    if pads[:n] != pads[n:]:
+        raise ctx.error(f"asymmetric DeformConv pads {pads} are not supported by MXNet")
+    offset_group = int(node.attr("offset_group", 1))
+    if mask is None:  # every tap at weight 1: ones shaped like one offset channel per tap
+        taps = offset_group * kernel[0] * kernel[1]
+        one_channel = npm.ones_like(slice_axis(offset, 1, 0, 1))
+        mask = npm.concatenate([one_channel] * taps, axis=1) if taps > 1 else one_channel
+    dtype = ctx.in_dtype(node, 0)
+    if dtype != np.dtype("float32"):
+        x, w, offset, mask = (cast(v, "float32") for v in (x, w, offset, mask))
+        b = None if b is None else cast(b, "float32")
+    args = [x, offset, mask, w] + ([b] if b is not None else [])
+    out = legacy(mx.sym.contrib.ModulatedDeformableConvolution, *args, kernel=kernel,
+                 stride=tuple(node.attr("strides") or (1,) * n),
+                 dilate=tuple(node.attr("dilations") or (1,) * n), pad=tuple(pads[:n]),
+                 num_filter=int(w_shape[0]), num_group=int(node.attr("group", 1)),
+                 num_deformable_group=offset_group, no_bias=b is None)
+    return cast(out, dtype) if dtype != np.dtype("float32") else out
+
+
 @converter("ConvTranspose", 1, 11, 22)
 def conv_transpose(node, ctx):
     x, w = ctx.input(node, 0), ctx.input(node, 1)

@@ -55,12 +55,21 @@ def _axis_map(node, ctx, axis, in_len, out_len, scale, roi):
 @converter("Resize", 10, 11, 13, 18, 19)
 def resize(node, ctx):
     x = ctx.input(node, 0)
-    shape = ctx.static_shape(node, 0)
+    shape = ctx.in_shape(node, 0)
     out_shape = ctx.out_shape(node)
-    if out_shape is None or any(d is None for d in out_shape):
-        raise ctx.error("Resize needs a static output shape")
+    if shape is None or out_shape is None or len(out_shape) != len(shape):
+        raise ctx.error("Resize needs the rank and the resized dims of its input; give "
+                        "input_shapes")
     rank = len(shape)
     why = " (Resize scales/sizes/roi)"
+    # sizes computed from the input's own runtime shape (a dynamic batch kept as it is)
+    sizes_part = ctx.partial_value(node.inputs[3]) if ctx.opset >= 11 and \
+        node.has_input(3) and not ctx.has_value(node.inputs[3]) else None
+    kept_dynamic = set()
+    if sizes_part is not None:
+        sources = np.asarray(sizes_part[2], dtype=object).reshape(-1)
+        kept_dynamic = {i for i, src in enumerate(sources)
+                        if src is not None and tuple(src) == (node.inputs[0], i)}
     if ctx.opset < 11:
         scales = [float(s) for s in np.asarray(ctx.input_value(node, 1, why)).ravel()]
         roi = None
@@ -82,6 +91,11 @@ def resize(node, ctx):
         in_len, out_len = shape[axis], out_shape[axis]
         scale = scales[k] if scales is not None else None
         axis_roi = (roi[k], roi[len(axes) + k]) if roi is not None and crop else None
+        if in_len is None or out_len is None:
+            if not crop and (scale == 1.0 or axis in kept_dynamic):
+                continue  # a dynamic axis that is not resized
+            raise ctx.error(f"Resize axis {axis} is resized but its size is not static; "
+                            "give input_shapes")
         if in_len == out_len and not crop and (scale in (None, 1.0)):
             continue
         mat, const = _axis_map(node, ctx, axis, in_len, out_len, scale, axis_roi)

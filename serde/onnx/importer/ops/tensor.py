@@ -342,19 +342,25 @@ def gather_elements(node, ctx):
 @converter("GatherND", 11, 12, 13)
 def gather_nd(node, ctx):
     data, idx = ctx.input(node, 0), ctx.input(node, 1)
-    data_shape = ctx.static_shape(node, 0)
-    idx_shape = ctx.static_shape(node, 1)
+    data_shape = ctx.in_shape(node, 0)
+    idx_shape = ctx.in_shape(node, 1)
+    if data_shape is None or idx_shape is None or idx_shape[-1] is None:
+        raise ctx.error("GatherND needs the ranks of its inputs and the index depth; give "
+                        "input_shapes")
     b = int(node.attr("batch_dims", 0))
     m = idx_shape[-1]
     idx = cast(idx, "int64")
+    cols = [npm.squeeze(slice_axis(idx, len(idx_shape) - 1, k, k + 1), axis=-1)
+            for k in range(m)]
     parts = []
-    if b:
-        grids = np.indices(idx_shape[:-1], dtype=np.int64)
+    if b:  # the batch coordinates of every index row, from the runtime shape
         for d in range(b):
-            parts.append(ctx.const(grids[d], "int64", f"batch{d}"))
-    for k in range(m):
-        col = npm.squeeze(slice_axis(idx, len(idx_shape) - 1, k, k + 1), axis=-1)
-        parts.append(_fix_negative(col, data_shape[b + k]))
+            parts.append(axis_grid(cols[0], d, len(idx_shape) - 1))
+    for k, col in enumerate(cols):
+        dim = data_shape[b + k]
+        if dim is None:
+            dim = _runtime_dim(data, b + k, ctx.in_dtype(node, 0))
+        parts.append(_fix_negative(col, dim))
     return npx.gather_nd(data, npm.stack(parts, axis=0))
 
 

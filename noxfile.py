@@ -32,8 +32,9 @@ def _ctx_args(session: nox.Session) -> list[str]:
 
 @nox.session(python=PYTHON)
 def tests(session: nox.Session) -> None:
-    """Unit tests plus a fast sample of every conformance suite."""
-    _install(session, "test")
+    """Unit tests plus a fast sample of every conformance suite (the zoo registries need
+    GluonCV and GluonNLP)."""
+    _install(session, "test,zoo")
     session.run("pytest", "-q", "-n", "2", *session.posargs, env=ENV)
 
 

@@ -92,10 +92,14 @@ def damp_residual_branches(net: mx.gluon.Block, gamma: float = 0.5) -> int:
 
     def visit(block: mx.gluon.Block) -> None:
         nonlocal count
-        body = getattr(block, "body", None)
-        if body is None or not hasattr(block, "downsample") or not len(body):
+        if not hasattr(block, "downsample"):
             return
-        last = body[len(body) - 1]
+        body = getattr(block, "body", None)
+        if body is not None and len(body):  # MXNet's vision ResNet (and GluonCV's copy)
+            last = body[len(body) - 1]
+        else:  # GluonCV's ResNet-v1b family: conv1/bn1 ... conv3/bn3 as attributes
+            last = getattr(block, "bn3", None) if hasattr(block, "conv3") else \
+                getattr(block, "bn2", None)
         if isinstance(last, mx.gluon.nn.BatchNorm):
             last.gamma.set_data(mx.nd.full(last.gamma.shape, gamma, ctx=last.gamma.list_ctx()[0]))
             count += 1

@@ -339,7 +339,7 @@ _NO_GPT2 = ("GPT-2 is not part of the gluonnlp 0.10.0 package: its model code li
             "repository's scripts/text_generation, which pip does not install")
 
 #: in the CI subset (nox -s conformance)
-CI_MODELS = {"bert_12_768_12", "standard_lstm_lm_200"}
+CI_MODELS = {"bert_12_768_12", "standard_lstm_lm_200", "transformer_en_de_512_decoder_step"}
 
 BERT_STYLE = ("bert_12_768_12", "bert_24_1024_16", "roberta_12_768_12", "roberta_24_1024_16",
               "distilbert_6_768_12", "ernie_12_768_12")

@@ -84,9 +84,13 @@ def tolerance_for(name: str) -> tuple[Tolerance, str]:
     return tol, str(entry.get("reason", ""))
 
 
-def limitation_of(name: str) -> str | None:
+def limitation_of(name: str, opset: int | None = None) -> str | None:
+    """The documented reason ``name`` fails (at ``opset``, where the entry names opsets)."""
     entry = _entry(expectations().get("limitations", {}), name)
-    return str(entry["reason"]) if entry else None
+    if not entry or (opset is not None and "opsets" in entry
+                     and opset not in entry["opsets"]):
+        return None
+    return str(entry["reason"])
 
 
 # --- running the three runtimes --------------------------------------------------------------
@@ -308,7 +312,7 @@ def _finish(rec: dict[str, Any], name: str) -> dict[str, Any]:
     rec["mx_seconds"] = rec.get("final_mx_ms", float("nan")) / 1e3
     rec["file_bytes"] = rec.get("final_file_bytes", 0)
     rec["node_count"] = rec.get("final_node_count", 0)
-    reason = limitation_of(name)
+    reason = limitation_of(name, rec.get("opset"))
     if reason and rec["status"] != "pass":
         rec["failure_status"] = rec["status"]
         rec["status"] = "limitation"
@@ -337,7 +341,7 @@ def check_model(name: str, opsets: list[int], ctx_name: str = "cpu") -> list[dic
         out = []
         for rec in records.values():
             rec.update(status=status, message=message[:800])
-            reason = limitation_of(name)
+            reason = limitation_of(name, rec["opset"])
             if reason:
                 rec.update(failure_status=rec["status"], status="limitation", limitation=reason)
             out.append(rec)

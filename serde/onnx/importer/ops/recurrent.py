@@ -1,4 +1,5 @@
-"""Recurrent layers: LSTM, GRU, RNN, unrolled over the (static) sequence length.
+"""Recurrent layers: LSTM, GRU, RNN, unrolled over the sequence length where it is static, and
+as MXNet's fused ``RNN`` operator where it is dynamic (for the layers that operator computes).
 
 Each time step is built from ``mx.sym.np`` ops with the ONNX equations as written (gate orders
 iofc / zrh, peepholes, ``clip`` on the gate pre-activations, ``input_forget``,

@@ -366,10 +366,18 @@ def run_task(task: tuple[str, list[int], str]) -> list[dict[str, Any]]:
     try:
         return check_model(name, opsets, ctx_name)
     except Exception as err:
-        return [{"suite": SUITE, "model": name, "case": f"{name}@{o}", "opset": o,
-                 "ctx": ctx_name, "status": "error",
-                 "message": f"{type(err).__name__}: {err}\n{traceback.format_exc()[-400:]}"}
-                for o in opsets]
+        model = registry().get(name)
+        out = []
+        for o in opsets:
+            rec = {"suite": SUITE, "model": name, "family": getattr(model, "family", None),
+                   "source": getattr(model, "source", None), "case": f"{name}@{o}",
+                   "opset": o, "ctx": ctx_name, "status": "error",
+                   "message": f"{type(err).__name__}: {err}\n{traceback.format_exc()[-400:]}"}
+            reason = limitation_of(name, o)
+            if reason:
+                rec.update(failure_status="error", status="limitation", limitation=reason)
+            out.append(rec)
+        return out
 
 
 # --- selection, freshness, CLI ---------------------------------------------------------------

@@ -180,42 +180,16 @@ def _language_model(name: str) -> ZooModel:
         _seeded()
         return _finish(net, ctx, ZooInit(magnitude=2.0), feeds(np.random.default_rng(SEED))[0])
 
-    def axes() -> dict[str, dict[int, str]]:
-        out = {"tokens": {0: "sequence", 1: "batch"}}
-        for i, _ in enumerate(_state_shapes(model(), 1)):
-            out[f"state{i}"] = {1: "batch"}
-        return out
+    # the flattened begin state: one [h, c] of (layers, batch, hidden) for the standard LSTM,
+    # one [h, c] per layer for AWD-LSTM (gluonnlp's own hyper-parameters say how many)
+    from gluonnlp.model import language_model
+
+    layers = getattr(language_model, f"{name}_hparams")["num_layers"]
+    axes = {"tokens": {0: "sequence", 1: "batch"}}
+    axes.update({f"state{i}": {1: "batch"} for i in range(2 * layers if nested else 2)})
 
     return ZooModel(name=name, family="nlp", source="gluonnlp", build=build, feeds=feeds,
-                    dynamic_axes=_LazyAxes(axes), ci=name in CI_MODELS)
-
-
-class _LazyAxes(dict):
-    """Dynamic axes that need the built model (state counts), computed on first use."""
-
-    def __init__(self, make: Callable[[], dict[str, dict[int, str]]]) -> None:
-        super().__init__()
-        self._make = make
-
-    def _fill(self) -> None:
-        if not super().__len__():
-            self.update(self._make())
-
-    def items(self) -> Any:
-        self._fill()
-        return super().items()
-
-    def __getitem__(self, key: str) -> Any:
-        self._fill()
-        return super().__getitem__(key)
-
-    def __iter__(self) -> Any:
-        self._fill()
-        return super().__iter__()
-
-    def __len__(self) -> int:
-        self._fill()
-        return super().__len__()
+                    dynamic_axes=axes, ci=name in CI_MODELS)
 
 
 # --- the Transformer translation model ----------------------------------------------------

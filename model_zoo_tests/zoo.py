@@ -221,6 +221,18 @@ def check_variant(model: ZooModel, net: Any, variant: Any, opsets: list[int], ct
         rec = records[opset]
         checks = rec.setdefault("checks", {})
         failed = rec.setdefault("_failed", [])
+
+        def record(key: str, got: list[np.ndarray], want: list[np.ndarray],
+                   rec: dict[str, Any] = rec, checks: dict[str, Any] = checks,
+                   failed: list[str] = failed) -> None:
+            """One comparison into the record: its ratio, unmatched share, failure."""
+            ok, ratio, why, unmatched = _compare(variant.compare, got, want, tol)
+            checks[key] = ratio
+            if unmatched:
+                rec.setdefault("unmatched_fraction", {})[key] = unmatched
+            if not ok:
+                failed.append(f"{key}: {why}")
+
         rec["mx_ops"] = sorted(set(rec.get("mx_ops", [])) | set(mx_ops))
         rec[f"{tag}_mx_ms"] = 1e3 * mx_seconds
         try:
@@ -242,15 +254,9 @@ def check_variant(model: ZooModel, net: Any, variant: Any, opsets: list[int], ct
             names = [i.name for i in session.get_inputs()]
             for i, (feed, ref) in enumerate(zip(feeds, refs, strict=True)):
                 got = session.run(None, {n: feed[n] for n in names})
-                ok, ratio, why, unmatched = _compare(variant.compare, got, ref, tol)
-                key = f"{tag}/ort_size{i}"
-                checks[key] = ratio
-                if unmatched:
-                    rec.setdefault("unmatched_fraction", {})[key] = unmatched
+                record(f"{tag}/ort_size{i}", got, ref)
                 rec["max_abs_err"] = max(rec.get("max_abs_err", 0.0), max_abs_err(got, ref)) \
                     if variant.compare == "dense" else rec.get("max_abs_err", 0.0)
-                if not ok:
-                    failed.append(f"{key}: {why}")
             first = {n: feeds[0][n] for n in names}
             rec[f"{tag}_ort_ms"] = 1e3 * median_seconds(
                 lambda s=session, f=first: s.run(None, f))
@@ -262,23 +268,11 @@ def check_variant(model: ZooModel, net: Any, variant: Any, opsets: list[int], ct
             arg_params, aux_params = serde.split_params(sym, params)
             got = module_forward(sym, arg_params, aux_params, feeds[0], ctx,
                                  model.dynamic_axes)
-            ok, ratio, why, unmatched = _compare(variant.compare, got, refs[0], tol)
-            checks[f"{tag}/import_symbolic_size0"] = ratio
-            if unmatched:
-                rec.setdefault("unmatched_fraction", {})[f"{tag}/import_symbolic_size0"] = \
-                    unmatched
-            if not ok:
-                failed.append(f"{tag}/import_symbolic_size0: {why}")
+            record(f"{tag}/import_symbolic_size0", got, refs[0])
             del sym, params, arg_params, aux_params
             block = serde.import_model(path, output_format="gluon", ctx=ctx)
             got = mx_forward(block, feeds[-1], ctx)
-            ok, ratio, why, unmatched = _compare(variant.compare, got, refs[-1], tol)
-            checks[f"{tag}/import_gluon_size1"] = ratio
-            if unmatched:
-                rec.setdefault("unmatched_fraction", {})[f"{tag}/import_gluon_size1"] = \
-                    unmatched
-            if not ok:
-                failed.append(f"{tag}/import_gluon_size1: {why}")
+            record(f"{tag}/import_gluon_size1", got, refs[-1])
             del block
         except serde.UnsupportedOperatorError as err:
             rec.setdefault("_errors", []).append(("unsupported", f"{tag}: {err}"))

@@ -1,124 +1,92 @@
-"""The public entry points: export_model, import_model and their ONNX building blocks."""
+"""The public entry points: ``export_model`` and ``import_model`` pick the format's exporter or
+importer from a small table; every format converts from the same MXNet-side normalisation
+(``serde._export``)."""
 from __future__ import annotations
 
+import importlib
+import inspect
 import os
-import shutil
-import tempfile
-from collections.abc import Mapping, Sequence
-from pathlib import Path
+from collections.abc import Callable, Sequence
 from typing import Any
 
-import onnx
-
-from . import _export
-from ._io import atomic_write
 from .errors import InvalidModelError, SerdeError, guarded
-from .onnx.export.convert import PROTOBUF_LIMIT_BYTES, check_onnx_model, model_bytes, symbol_to_onnx
+from .onnx.api import save_onnx, to_onnx
 
-OUTPUT_FORMATS = ("onnx", "coreml")
+# format -> (module, exporter, importer); imported on first use so a format's dependencies
+# (coremltools for Core ML) are only needed by those who use it.
+FORMATS: dict[str, tuple[str, str, str]] = {
+    "onnx": ("serde.onnx.api", "export_onnx", "import_onnx"),
+    "coreml": ("serde.coreml.api", "export_coreml", "import_coreml"),
+}
+OUTPUT_FORMATS = tuple(FORMATS)
+_FORMAT_NAMES = {"onnx": "ONNX", "coreml": "Core ML"}
 
-
-@guarded
-def to_onnx(obj: Any, params: Any = None, *, input_format: str | None = None,
-            input_shapes: Any = None, input_types: Any = None,
-            input_names: Sequence[str] | None = None, opset_version: int | None = None,
-            dynamic_axes: Mapping[str, Any] | None = None, dynamic_batch: bool = False,
-            model_name: str | None = None, check: bool = True) -> onnx.ModelProto:
-    """Convert a Symbol (+ params), a bound Module or a Gluon HybridBlock to an ONNX model."""
-    fmt = input_format or _export.detect_input_format(obj)
-    if fmt == "gluon":
-        if params is not None:
-            raise InvalidModelError("a Gluon block carries its own parameters; params must be None")
-        model = _export.from_gluon(obj, input_shapes, input_names, input_types)
-        default_name = type(obj).__name__
-    elif fmt == "symbolic":
-        import mxnet as mx
-        if isinstance(obj, mx.mod.BaseModule):
-            model = _export.from_module(obj, params, input_shapes)
-        else:
-            model = _export.from_symbol(obj, params, input_shapes)
-        default_name = "mxnet_model"
-    else:
-        raise InvalidModelError(f"input_format must be 'symbolic' or 'gluon', not {fmt!r}")
-    # A Symbol's data inputs are only known inside symbol_to_onnx, which reads a list of types
-    # in their order; a Module or Gluon block already named its inputs.
-    types = input_types if not model.input_types else {
-        **model.input_types, **_export.normalise_input_types(input_types, list(model.input_types))}
-    return symbol_to_onnx(model.sym, model.arg_params, model.aux_params,
-                          input_shapes=model.input_shapes, input_types=types,
-                          opset_version=opset_version, dynamic_axes=dynamic_axes,
-                          dynamic_batch=dynamic_batch, model_name=model_name or default_name,
-                          check=check)
+__all__ = ["export_model", "import_model", "to_onnx", "save_onnx", "OUTPUT_FORMATS"]
 
 
-@guarded
-def save_onnx(model: onnx.ModelProto, path: str | os.PathLike,
-              external_data_threshold: int = PROTOBUF_LIMIT_BYTES) -> Path:
-    """Write ``model`` atomically. Models whose size passes ``external_data_threshold`` keep
-    their weights in ``<name>.data`` beside the file (ONNX external data)."""
-    target = Path(path)
-    size = model_bytes(model)
-    if size < external_data_threshold and size < PROTOBUF_LIMIT_BYTES:
-        return atomic_write(target, lambda tmp: tmp.write_bytes(model.SerializeToString()))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    data_name = f"{target.name}.data"
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+def _entry_point(fmt: Any, which: int, role: str) -> Callable[..., Any]:
+    if fmt not in FORMATS:
+        raise InvalidModelError(f"{role} must be one of {OUTPUT_FORMATS}, not {fmt!r}")
+    module_name, *functions = FORMATS[fmt]
     try:
-        copy = onnx.ModelProto()
-        copy.CopyFrom(model)
-        onnx.save_model(copy, str(staging / target.name), save_as_external_data=True,
-                        all_tensors_to_one_file=True, location=data_name, size_threshold=1024)
-        check_onnx_model(str(staging / target.name))
-        os.replace(staging / data_name, target.parent / data_name)
-        os.replace(staging / target.name, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+        module = importlib.import_module(module_name)
+    except ImportError as err:
+        if (err.name or "").startswith("serde"):
+            raise SerdeError(f"{_FORMAT_NAMES[fmt]} is not available in this version of "
+                             f"mxnet-serde") from err
+        raise SerdeError(f"{_FORMAT_NAMES[fmt]} needs a package that is not installed "
+                         f"({err.name or err}): pip install 'mxnet-serde[{fmt}]'") from err
+    return getattr(module, functions[which])
+
+
+_COMMON_OPTIONS = {"input_format", "filename_prefix", "input_shapes", "input_types", "input_names",
+                   "dynamic_batch", "return_model", "ctx"}
+
+
+def _check_options(fn: Callable[..., Any], options: dict[str, Any], fmt: str) -> None:
+    """Options of another format are refused by name, not as a TypeError deep inside."""
+    accepted = {name for name, p in inspect.signature(fn).parameters.items()
+                if p.kind is p.KEYWORD_ONLY} - _COMMON_OPTIONS
+    unknown = sorted(set(options) - accepted)
+    if unknown:
+        raise InvalidModelError(f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} "
+                                f"not an option of the {fmt} format; it takes "
+                                f"{', '.join(sorted(accepted))}")
 
 
 @guarded
 def export_model(obj: Any, params: Any = None, *, input_format: str | None = None,
                  output_format: str = "onnx", filename_prefix: str | os.PathLike,
                  input_shapes: Any = None, input_types: Any = None,
-                 input_names: Sequence[str] | None = None, opset_version: int | None = None,
-                 dynamic_axes: Mapping[str, Any] | None = None, dynamic_batch: bool = False,
-                 return_model: bool = False,
-                 external_data_threshold: int = PROTOBUF_LIMIT_BYTES) -> Any:
-    """Export an MXNet model and write ``<filename_prefix>.onnx``.
+                 input_names: Sequence[str] | None = None, dynamic_batch: bool = False,
+                 return_model: bool = False, **format_options: Any) -> Any:
+    """Export an MXNet model and write ``<filename_prefix>.onnx`` (or ``.mlmodel``).
 
     ``obj`` is a Symbol (or a ``-symbol.json`` path) with ``params`` (a dict, an (arg, aux) pair
     or a ``.params`` path), a bound ``Module``, or an initialised Gluon ``HybridBlock``.
-    Returns the written path, or ``(path, ModelProto)`` with ``return_model=True``.
+    Returns the written path, or ``(path, model)`` with ``return_model=True``. Options of the
+    output format go by keyword: ONNX takes ``opset_version``, ``dynamic_axes`` and
+    ``external_data_threshold``; Core ML takes ``coreml_format`` and its metadata.
     """
-    if output_format not in OUTPUT_FORMATS:
-        raise InvalidModelError(f"output_format must be one of {OUTPUT_FORMATS}, "
-                                f"not {output_format!r}")
-    if output_format == "coreml":
-        raise SerdeError("Core ML export is not available yet in this version of mxnet-serde")
-    model = to_onnx(obj, params, input_format=input_format, input_shapes=input_shapes,
-                    input_types=input_types, input_names=input_names,
-                    opset_version=opset_version, dynamic_axes=dynamic_axes,
-                    dynamic_batch=dynamic_batch, model_name=Path(filename_prefix).name)
-    path = save_onnx(model, f"{os.fspath(filename_prefix)}.onnx", external_data_threshold)
-    return (path, model) if return_model else path
+    exporter = _entry_point(output_format, 0, "output_format")
+    _check_options(exporter, format_options, output_format)
+    return exporter(obj, params, input_format=input_format, filename_prefix=filename_prefix,
+                    input_shapes=input_shapes, input_types=input_types,
+                    input_names=input_names, dynamic_batch=dynamic_batch,
+                    return_model=return_model, **format_options)
 
 
 @guarded
 def import_model(path: Any, input_format: str = "onnx", output_format: str = "gluon", *,
-                 ctx: Any = None, input_shapes: Mapping[str, Sequence[int]] | None = None,
-                 constant_inputs: Mapping[str, Any] | None = None) -> Any:
+                 ctx: Any = None, **format_options: Any) -> Any:
     """Import an ONNX (or Core ML) model as a Gluon SymbolBlock or a (Symbol, params) pair.
 
-    ``path`` is a file path, bytes or an ``onnx.ModelProto``. ``output_format="gluon"`` gives a
-    ``SymbolBlock`` with its parameters on ``ctx``; ``"symbolic"`` gives ``(sym, params)`` with
-    every arg and aux parameter by name (``split_params`` separates them for ``Module``).
-    ``input_shapes`` fixes dynamic input dims; ``constant_inputs`` bakes graph inputs that MXNet
-    needs as static attributes (a Reshape target, Slice starts, TopK k ...) into the graph.
+    ``path`` is a file path, bytes or the format's in-memory model. ``output_format="gluon"``
+    gives a ``SymbolBlock`` with its parameters on ``ctx``; ``"symbolic"`` gives ``(sym,
+    params)`` with every arg and aux parameter by name (``split_params`` separates them for
+    ``Module``). ONNX also takes ``input_shapes`` (fixing dynamic input dims) and
+    ``constant_inputs`` (graph inputs MXNet needs as static attributes, baked into the graph).
     """
-    if input_format == "coreml":
-        raise SerdeError("Core ML import is not available yet in this version of mxnet-serde")
-    if input_format != "onnx":
-        raise InvalidModelError(f"input_format must be 'onnx' or 'coreml', not {input_format!r}")
-    from .onnx.importer import import_onnx
-    return import_onnx(path, output_format, ctx=ctx, input_shapes=input_shapes,
-                       constant_inputs=constant_inputs)
+    importer = _entry_point(input_format, 1, "input_format")
+    _check_options(importer, format_options, input_format)
+    return importer(path, output_format, ctx=ctx, **format_options)

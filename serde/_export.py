@@ -21,6 +21,33 @@ class SymbolicModel:
     aux_params: dict[str, mx.nd.NDArray]
     input_shapes: dict[str, tuple[int, ...]] | None = None
     input_types: dict[str, np.dtype] = field(default_factory=dict)
+    name: str = "mxnet_model"
+
+    def typed(self, input_types: Any) -> Any:
+        """The input dtypes to convert with: a Symbol's data inputs are only known once the
+        graph is walked (so a list stays a list, in their order); a Module or Gluon block
+        already named its inputs, and ``input_types`` overrides them by name or position."""
+        if not self.input_types:
+            return input_types
+        return {**self.input_types, **normalise_input_types(input_types, list(self.input_types))}
+
+
+def normalise(obj: Any, params: Any, input_format: str | None, input_shapes: Any,
+              input_types: Any, input_names: Sequence[str] | None) -> SymbolicModel:
+    """What every output format converts from: a Symbol (+ params, a checkpoint prefix and
+    epoch, or file paths), a bound Module or a Gluon HybridBlock as one SymbolicModel."""
+    fmt = input_format or detect_input_format(obj)
+    if fmt == "gluon":
+        if params is not None:
+            raise InvalidModelError("a Gluon block carries its own parameters; params must be None")
+        model = from_gluon(obj, input_shapes, input_names, input_types)
+        model.name = type(obj).__name__
+        return model
+    if fmt == "symbolic":
+        if isinstance(obj, mx.mod.BaseModule):
+            return from_module(obj, params, input_shapes)
+        return from_symbol(obj, params, input_shapes)
+    raise InvalidModelError(f"input_format must be 'symbolic' or 'gluon', not {fmt!r}")
 
 
 def detect_input_format(obj: Any) -> str:

@@ -141,7 +141,7 @@ def test_metadata(cnn_file):
 
 
 def test_coreml_is_not_available(cnn_file):
-    with pytest.raises(serde.SerdeError, match="Core ML import is not available yet"):
+    with pytest.raises(serde.SerdeError, match="Core ML is not available"):
         serde.import_model(str(cnn_file[0]), input_format="coreml")
 
 

@@ -62,8 +62,9 @@ def export_model(sym: Any, params: Any, in_shapes: Sequence[Sequence[int]] | Non
     """
     import onnx
 
-    from .. import _api, _export
-    from .export.convert import PROTOBUF_LIMIT_BYTES
+    from .. import _export
+    from .api import save_onnx
+    from .export.convert import PROTOBUF_LIMIT_BYTES, symbol_to_onnx
 
     if input_type is not None:
         in_types = input_type
@@ -78,19 +79,19 @@ def export_model(sym: Any, params: Any, in_shapes: Sequence[Sequence[int]] | Non
     if dynamic:
         per_input = _dynamic_axes(in_shapes, dynamic_input_shapes)
         dynamic_axes = {n: a for n, a in zip(data_names, per_input, strict=False) if a}
-    proto = _api.symbol_to_onnx(model.sym, model.arg_params, model.aux_params,
-                                input_shapes=shapes if shapes is not None else in_shapes,
-                                input_types=in_types, opset_version=opset_version,
-                                dynamic_axes=dynamic_axes,
-                                model_name=os.path.splitext(os.path.basename(
-                                    os.fspath(onnx_file_path)))[0] or "mxnet_model")
+    proto = symbol_to_onnx(model.sym, model.arg_params, model.aux_params,
+                           input_shapes=shapes if shapes is not None else in_shapes,
+                           input_types=in_types, opset_version=opset_version,
+                           dynamic_axes=dynamic_axes,
+                           model_name=os.path.splitext(os.path.basename(
+                               os.fspath(onnx_file_path)))[0] or "mxnet_model")
     if run_shape_inference:
         try:
             proto = onnx.shape_inference.infer_shapes(proto)
         except Exception as err:  # inference adds value_info only; the model is checked already
             log.info("shape inference on the exported model failed: %s", err)
     threshold = 0 if large_model else PROTOBUF_LIMIT_BYTES
-    return str(_api.save_onnx(proto, onnx_file_path, external_data_threshold=threshold))
+    return str(save_onnx(proto, onnx_file_path, external_data_threshold=threshold))
 
 
 def model_data_names(sym: Any, arg_params: dict[str, Any], aux_params: dict[str, Any]

@@ -39,14 +39,16 @@ def _entry_point(fmt: Any, which: int, role: str) -> Callable[..., Any]:
     return getattr(module, functions[which])
 
 
-_COMMON_OPTIONS = {"input_format", "filename_prefix", "input_shapes", "input_types", "input_names",
-                   "dynamic_batch", "return_model", "ctx"}
+_EXPORT_ARGUMENTS = {"input_format", "filename_prefix", "input_shapes", "input_types",
+                     "input_names", "dynamic_batch", "return_model"}
+_IMPORT_ARGUMENTS = {"ctx"}
 
 
-def _check_options(fn: Callable[..., Any], options: dict[str, Any], fmt: str) -> None:
+def _check_options(fn: Callable[..., Any], options: dict[str, Any], fmt: str,
+                   common: set[str]) -> None:
     """Options of another format are refused by name, not as a TypeError deep inside."""
     accepted = {name for name, p in inspect.signature(fn).parameters.items()
-                if p.kind is p.KEYWORD_ONLY} - _COMMON_OPTIONS
+                if p.kind is p.KEYWORD_ONLY} - common
     unknown = sorted(set(options) - accepted)
     if unknown:
         raise InvalidModelError(f"{', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} "
@@ -69,7 +71,7 @@ def export_model(obj: Any, params: Any = None, *, input_format: str | None = Non
     ``external_data_threshold``; Core ML takes ``coreml_format`` and its metadata.
     """
     exporter = _entry_point(output_format, 0, "output_format")
-    _check_options(exporter, format_options, output_format)
+    _check_options(exporter, format_options, output_format, _EXPORT_ARGUMENTS)
     return exporter(obj, params, input_format=input_format, filename_prefix=filename_prefix,
                     input_shapes=input_shapes, input_types=input_types,
                     input_names=input_names, dynamic_batch=dynamic_batch,
@@ -88,5 +90,5 @@ def import_model(path: Any, input_format: str = "onnx", output_format: str = "gl
     ``constant_inputs`` (graph inputs MXNet needs as static attributes, baked into the graph).
     """
     importer = _entry_point(input_format, 1, "input_format")
-    _check_options(importer, format_options, input_format)
+    _check_options(importer, format_options, input_format, _IMPORT_ARGUMENTS)
     return importer(path, output_format, ctx=ctx, **format_options)

@@ -99,10 +99,10 @@ def model_data_names(sym: Any, arg_params: dict[str, Any], aux_params: dict[str,
     """The data inputs of a Symbol in MXNet's order (parameters and output labels left out)."""
     import json
 
-    from .export.convert import _label_only_nodes
+    from .._graph import label_only_nodes
 
     graph = json.loads(sym.tojson())
-    label_only = _label_only_nodes(graph["nodes"], graph["heads"])
+    label_only = label_only_nodes(graph["nodes"], graph["heads"])
     labels = {graph["nodes"][i]["name"] for i in label_only}
     params = set(arg_params) | set(aux_params)
     return [n for n in sym.list_inputs() if n not in params and n not in labels]

@@ -1,8 +1,7 @@
-"""What a converter sees: the MXNet node (typed attribute access) and the export context
-(shapes, dtypes, constants, naming, and the ONNX nodes emitted so far)."""
+"""What a converter sees: the MXNet node (``MxNode``, shared by every format) and the export
+context (shapes, dtypes, constants, naming, and the ONNX nodes emitted so far)."""
 from __future__ import annotations
 
-import ast
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,81 +9,10 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from ..._graph import MxNode
 from ...errors import ConversionError
 
-_MISSING = object()
-
-
-def _literal(text: str) -> Any:
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
-
-
-@dataclass
-class MxNode:
-    """One MXNet operator node, with its inputs resolved to ONNX tensor names."""
-
-    name: str
-    op: str
-    attrs: dict[str, str]
-    inputs: list[str]
-    outputs: list[str]  # preferred ONNX names of the visible outputs (MXNet's own names)
-    subgraphs: list[dict] = field(default_factory=list)  # control flow: the bodies' JSON
-
-    def _raw(self, key: str, default: Any) -> Any:
-        if key not in self.attrs:
-            if default is _MISSING:
-                raise ConversionError(f"missing attribute {key!r}", node=self.name, op=self.op)
-            return default
-        return self.attrs[key]
-
-    def has(self, key: str) -> bool:
-        return key in self.attrs and self.attrs[key] not in ("None", "")
-
-    def str(self, key: str, default: Any = _MISSING) -> Any:
-        value = self._raw(key, default)
-        return value if value is default else str(value)
-
-    def bool(self, key: str, default: Any = _MISSING) -> Any:
-        value = self._raw(key, default)
-        if value is default:
-            return value
-        return str(value).strip().lower() in ("true", "1")
-
-    def int(self, key: str, default: Any = _MISSING) -> Any:
-        value = self._raw(key, default)
-        if value is default or value == "None":
-            return default if value == "None" and default is not _MISSING else value
-        return int(float(value))
-
-    def float(self, key: str, default: Any = _MISSING) -> Any:
-        value = self._raw(key, default)
-        if value is default or value == "None":
-            return default if value == "None" and default is not _MISSING else value
-        return float(value)
-
-    def tuple(self, key: str, default: Any = _MISSING) -> Any:
-        value = self._raw(key, default)
-        if value is default:
-            return value
-        parsed = _literal(str(value))
-        if parsed is None:
-            return default if default is not _MISSING else ()
-        if isinstance(parsed, (int, float)):
-            return (parsed,)
-        return tuple(parsed)
-
-    def optional(self, key: str) -> Any:
-        """The literal value of ``key``, or None when absent or 'None'."""
-        if not self.has(key):
-            return None
-        return _literal(self.attrs[key])
-
-    def fail(self, message: str, opset: int | None = None) -> ConversionError:
-        return ConversionError(message, node=self.name, op=self.op, opset=opset)
-
+__all__ = ["ExportContext", "MxNode"]
 
 @dataclass
 class ExportContext:

@@ -1,7 +1,6 @@
 """MXNet Symbol + parameters -> ONNX ModelProto."""
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -12,15 +11,14 @@ import onnx
 from onnx import helper, numpy_helper
 
 from ... import __version__
-from ..._export import normalise_input_types
+from ..._graph import MxNode, analyse
 from ...errors import (
     ConversionError,
     InvalidModelError,
     SerdeError,
     UnsupportedOperatorError,
-    mxnet_message,
 )
-from .context import ExportContext, MxNode
+from .context import ExportContext
 from .legalize import legalize_types
 from .registry import (
     DEFAULT_EXPORT_OPSET,
@@ -32,42 +30,8 @@ from .registry import (
 
 log = logging.getLogger(__name__)
 
-#: Ops whose inputs beyond the first are training labels, unused at inference.
-LOSS_OUTPUT_OPS = {"SoftmaxOutput", "LinearRegressionOutput", "LogisticRegressionOutput",
-                   "MAERegressionOutput", "SVMOutput"}
 #: ONNX protobuf limit: larger models keep their weights as external data.
 PROTOBUF_LIMIT_BYTES = 2**31 - 1
-
-
-def _as_numpy(value: Any) -> np.ndarray:
-    if isinstance(value, mx.nd.NDArray):
-        return value.asnumpy()
-    return np.asarray(value)
-
-
-def _normalise_shapes(input_shapes: Any, data_names: Sequence[str],
-                      inputs_with_labels: Sequence[str] = ()) -> dict[str, tuple[int, ...]]:
-    """``{name: shape}`` from a dict, or from a list in data-input order (MXNet's ``in_shapes``;
-    a list that also holds the labels' shapes, in ``list_inputs`` order, is accepted too)."""
-    if input_shapes is None:
-        return {}
-    try:
-        if isinstance(input_shapes, Mapping):
-            return {str(k): tuple(int(d) for d in v) for k, v in input_shapes.items()}
-        shapes = list(input_shapes)
-        if shapes and all(isinstance(d, (int, np.integer)) for d in shapes):
-            shapes = [shapes]  # a single shape for a single input
-        shapes = [tuple(int(d) for d in s) for s in shapes]
-    except (TypeError, ValueError) as err:
-        raise InvalidModelError(f"input shapes must be a dict {{name: shape}} or a list of "
-                                f"shapes (tuples of ints), not {input_shapes!r}") from err
-    if len(shapes) == len(inputs_with_labels) != len(data_names):
-        return dict(zip(inputs_with_labels, shapes, strict=True))
-    if len(shapes) != len(data_names):
-        raise InvalidModelError(
-            f"{len(shapes)} input shape(s) given for {len(data_names)} data input(s) "
-            f"{list(data_names)}; pass a dict {{name: shape}} to be explicit")
-    return dict(zip(data_names, shapes, strict=True))
 
 
 def _normalise_dynamic_axes(dynamic_axes: Any, dynamic_batch: bool,
@@ -85,45 +49,6 @@ def _normalise_dynamic_axes(dynamic_axes: Any, dynamic_batch: bool,
         else:
             axes.setdefault(name, {}).update({int(k): f"{name}_dim{int(k)}" for k in spec})
     return axes
-
-
-def _rename_duplicate_nodes(nodes: list[dict[str, Any]]) -> bool:
-    """Give operator nodes that share a name (a Gluon block called twice) unique names,
-    deterministically: the second ``dropout0`` becomes ``dropout0_1``. Returns whether any
-    name changed."""
-    taken = {n["name"] for n in nodes}
-    seen: set[str] = set()
-    changed = False
-    for node in nodes:
-        name = node["name"]
-        if name in seen and node["op"] != "null":
-            k = 1
-            while f"{name}_{k}" in taken:
-                k += 1
-            node["name"] = f"{name}_{k}"
-            taken.add(node["name"])
-            changed = True
-        seen.add(node["name"])
-    return changed
-
-
-def _label_only_nodes(nodes: list[dict[str, Any]], heads: list[list[int]]) -> set[int]:
-    """Nodes whose every use ends in the label input of an output layer (``softmax_label``,
-    also through a Reshape or one_hot): training plumbing that inference never reads."""
-    consumers: dict[int, list[tuple[int, int]]] = {}
-    for node_id, node in enumerate(nodes):
-        for pos, (src, *_rest) in enumerate(node.get("inputs", [])):
-            consumers.setdefault(src, []).append((node_id, pos))
-    head_ids = {src for src, *_ in heads}
-    label_only: set[int] = set()
-    for node_id in reversed(range(len(nodes))):
-        uses = consumers.get(node_id, [])
-        if node_id in head_ids or not uses:
-            continue
-        if all((nodes[c]["op"] in LOSS_OUTPUT_OPS and pos >= 1) or c in label_only
-               for c, pos in uses):
-            label_only.add(node_id)
-    return label_only
 
 
 def symbol_to_onnx(sym: mx.sym.Symbol, arg_params: Mapping[str, Any],
@@ -144,73 +69,18 @@ def symbol_to_onnx(sym: mx.sym.Symbol, arg_params: Mapping[str, Any],
     if not MIN_EXPORT_OPSET <= opset <= MAX_EXPORT_OPSET:
         raise InvalidModelError(f"opset {opset} is outside the supported export range "
                                 f"{MIN_EXPORT_OPSET}..{MAX_EXPORT_OPSET}")
-    if not isinstance(sym, mx.sym.Symbol):
-        raise InvalidModelError(f"expected an mxnet Symbol, got {type(sym).__name__}")
-    aux_params = dict(aux_params or {})
-    params = {**{k: _as_numpy(v) for k, v in arg_params.items()},
-              **{k: _as_numpy(v) for k, v in aux_params.items()}}
-
-    graph = json.loads(sym.tojson())
-    if _rename_duplicate_nodes(graph["nodes"]):
-        sym = mx.sym.load_json(json.dumps(graph))
-    nodes = graph["nodes"]
-    var_names = [n["name"] for n in nodes if n["op"] == "null"]
-    label_only = _label_only_nodes(nodes, graph["heads"])
-
-    # Classify variables: parameters, training labels (dropped), data inputs (in MXNet's order).
-    labels = [nodes[i]["name"] for i in sorted(label_only)
-              if nodes[i]["op"] == "null" and nodes[i]["name"] not in params]
-    inputs_in_order = [n for n in sym.list_inputs() if n not in params]
-    data_names = [n for n in inputs_in_order if n not in labels]
-    if isinstance(input_shapes, Mapping) and set(data_names) <= set(input_shapes):
-        # the caller's order (a block's arguments, a Module's data_names) over the graph's
-        # order of first use: positional callers of the imported model expect it
-        data_names = [n for n in input_shapes if n in set(data_names)]
-    extra = sorted(set(params) - set(var_names))
-    if extra:
-        raise InvalidModelError(f"{len(extra)} parameter(s) are not used by the graph: "
-                                f"{extra[:10]}{' ...' if len(extra) > 10 else ''}")
-    shapes_in = _normalise_shapes(input_shapes, data_names, inputs_in_order)
-    for label in labels:  # a label's shape may be given, as MXNet's exporter allowed; unused
-        shapes_in.pop(label, None)
-    unknown = sorted(set(shapes_in) - set(data_names))
-    if unknown:
-        raise InvalidModelError(f"input_shapes names {unknown}, which are not data inputs of the "
-                                f"graph (data inputs: {data_names}; parameters are given by params)")
-    missing = [n for n in data_names if n not in shapes_in]
-    if missing:
-        raise InvalidModelError(
-            f"no shape for graph variable(s) {missing}: give input_shapes for data inputs, "
-            f"or pass the missing parameters")
+    mxg = analyse(sym, arg_params, aux_params, input_shapes=input_shapes,
+                  input_types=input_types)
+    sym, nodes, params, label_only = mxg.sym, mxg.nodes, mxg.params, mxg.label_only
+    var_names, data_names, outputs_of = mxg.var_names, mxg.data_names, mxg.outputs_of
+    shapes_in, types_in = mxg.input_shapes, mxg.input_types
     dyn = _normalise_dynamic_axes(dynamic_axes, dynamic_batch, data_names)
-    given_types = normalise_input_types(input_types, data_names)
-    types_in = {n: given_types.get(n, np.dtype(np.float32)) for n in data_names}
-
-    # Shapes and dtypes of every internal output, from MXNet's own inference.
-    internals = sym.get_internals()
-    out_names = internals.list_outputs()
-    known_shapes = {**shapes_in, **{k: v.shape for k, v in params.items()}}
-    known_types = {**types_in, **{k: v.dtype for k, v in params.items()}}
-    for label in labels:
-        known_types.setdefault(label, np.dtype(np.float32))
-    try:
-        _, shapes, _ = internals.infer_shape_partial(**known_shapes)
-        _, dtypes, _ = internals.infer_type(**known_types)
-    except mx.base.MXNetError as err:
-        raise InvalidModelError("the given shapes/dtypes do not fit the graph: "
-                                f"{mxnet_message(err)}") from err
-    # Index the internal outputs by node name, in output order.
-    outputs_of: dict[str, list[str]] = {}
-    for k, out_name in enumerate(out_names):
-        outputs_of.setdefault(internals[k].name, []).append(out_name)
 
     ctx = ExportContext(opset=opset, dynamic_inputs=dyn)
-    for name, shape, dtype in zip(out_names, shapes, dtypes, strict=True):
+    for name in mxg.out_names:
         ctx.reserve(name)
-        if shape is not None:
-            ctx.shapes[name] = tuple(shape)
-        if dtype is not None:
-            ctx.dtypes[name] = np.dtype(dtype)
+    ctx.shapes.update(mxg.shapes)
+    ctx.dtypes.update(mxg.dtypes)
     for name in var_names:
         ctx.reserve(name)
     # What the caller gave is authoritative (MXNet's inference rewrites some input shapes,
@@ -239,7 +109,7 @@ def symbol_to_onnx(sym: mx.sym.Symbol, arg_params: Mapping[str, Any],
     # Graph outputs keep MXNet's output names.
     graph_outputs = []
     head_names = sym.list_outputs()
-    for (src, idx, *_), out_name in zip(graph["heads"], head_names, strict=True):
+    for (src, idx, *_), out_name in zip(mxg.heads, head_names, strict=True):
         tensor = tensor_of[(src, idx)]
         # Graph outputs are node outputs of their own: a head that is a graph input, a
         # parameter, another head, or a tensor named otherwise gets an Identity.

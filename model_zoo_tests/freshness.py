@@ -14,7 +14,7 @@ from pathlib import Path
 
 #: Plumbing every export or import goes through, whatever the ops.
 CORE_MODULES = (
-    "serde._export", "serde.onnx.api", "serde.onnx.export.convert", "serde.onnx.export.context",
+    "serde._export", "serde._graph", "serde.onnx.api", "serde.onnx.export.convert", "serde.onnx.export.context",
     "serde.onnx.export.legalize", "serde.onnx.export.ops._helpers",
     "serde.onnx.importer.convert", "serde.onnx.importer.context", "serde.onnx.importer.loader",
     "serde.onnx.importer.fold", "serde.onnx.importer.ops._helpers",

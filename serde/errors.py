@@ -33,7 +33,9 @@ class UnsupportedOperatorError(SerdeError):
     """One or more operators have no converter. Lists every one of them at once."""
 
     def __init__(self, unsupported: Iterable[tuple[str, str]], *, opset: int | None,
-                 direction: str = "MXNet -> ONNX") -> None:
+                 direction: str = "MXNet -> ONNX",
+                 hint: str = "Convert with another opset, or replace these operators in the "
+                             "model.") -> None:
         self.unsupported = sorted(set(unsupported), key=lambda item: (item[0], item[1]))
         self.opset = opset
         by_op: dict[str, list[str]] = {}
@@ -46,7 +48,7 @@ class UnsupportedOperatorError(SerdeError):
         super().__init__(
             f"{len(by_op)} operator(s) have no {direction} converter{target}:\n"
             + "\n".join(lines)
-            + "\nConvert with another opset, or replace these operators in the model."
+            + f"\n{hint}"
         )
 
     @property

@@ -1,0 +1,2 @@
+"""MXNet Symbol + parameters -> Core ML NeuralNetwork specification."""
+from __future__ import annotations

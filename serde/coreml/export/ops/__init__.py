@@ -1,0 +1,1 @@
+"""Core ML export converters, one module per MXNet operator family."""

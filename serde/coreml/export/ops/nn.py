@@ -1,0 +1,221 @@
+"""Convolution, deconvolution, normalisation, pooling and dense layers."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..context import CoremlContext, MxNode, blob_shape
+from ..registry import register
+
+
+def _spatial(node: MxNode, key: str, rank: int, default: int) -> tuple[int, int]:
+    """A 1-D or 2-D window attribute as Core ML's (height, width); 1-D windows run along W."""
+    values = node.tuple(key, ()) or (default,) * (rank - 2)
+    values = tuple(int(v) for v in values)
+    if len(values) == 1:
+        return (0 if key == "pad" else 1, values[0])
+    if len(values) != 2:
+        raise node.fail(f"{key}={values}: Core ML's NeuralNetwork layers have 1-D and 2-D "
+                        f"windows")
+    return values  # type: ignore[return-value]
+
+
+def _out_chw(ctx: CoremlContext, node: MxNode) -> tuple[int, int, int]:
+    chw = blob_shape(ctx.shape(node.outputs[0]))
+    if chw is None:
+        raise node.fail("output shape has no Core ML blob")
+    return chw
+
+
+def _bias(ctx: CoremlContext, node: MxNode, index: int, size: int) -> np.ndarray | None:
+    if node.bool("no_bias", False) or len(node.inputs) <= index:
+        return None
+    return ctx.weight(node, index, "bias").reshape(size)
+
+
+@register("Convolution")
+def convolution(node: MxNode, ctx: CoremlContext) -> list[str]:
+    rank = len(ctx.shape(node.inputs[0]))
+    if rank not in (3, 4) or node.str("layout", "None") not in ("None", "NCHW", "NCW"):
+        raise node.fail("Core ML converts 1-D and 2-D convolutions in NC(H)W layout")
+    weight = ctx.weight(node, 1, "weight")
+    if weight.ndim == 3:
+        weight = weight[:, :, None, :]
+    out_channels, kernel_channels, kh, kw = weight.shape
+    sh, sw = _spatial(node, "stride", rank, 1)
+    dh, dw = _spatial(node, "dilate", rank, 1)
+    ph, pw = _spatial(node, "pad", rank, 0)
+    bias = _bias(ctx, node, 2, out_channels)
+    return [ctx.layer("add_convolution", node.name, node.outputs[0], _out_chw(ctx, node),
+                      input_name=node.inputs[0], kernel_channels=kernel_channels,
+                      output_channels=out_channels, height=kh, width=kw, stride_height=sh,
+                      stride_width=sw, border_mode="valid", groups=node.int("num_group", 1),
+                      W=weight.transpose(2, 3, 1, 0), b=bias, has_bias=bias is not None,
+                      dilation_factors=[dh, dw], padding_top=ph, padding_bottom=ph,
+                      padding_left=pw, padding_right=pw)]
+
+
+@register("Deconvolution")
+def deconvolution(node: MxNode, ctx: CoremlContext) -> list[str]:
+    rank = len(ctx.shape(node.inputs[0]))
+    if rank not in (3, 4) or node.str("layout", "None") not in ("None", "NCHW", "NCW"):
+        raise node.fail("Core ML converts 1-D and 2-D deconvolutions in NC(H)W layout")
+    weight = ctx.weight(node, 1, "weight")  # (in, out / groups, kh, kw)
+    if weight.ndim == 3:
+        weight = weight[:, :, None, :]
+    in_channels, out_per_group, kh, kw = weight.shape
+    groups = node.int("num_group", 1)
+    sh, sw = _spatial(node, "stride", rank, 1)
+    dh, dw = _spatial(node, "dilate", rank, 1)
+    ph, pw = _spatial(node, "pad", rank, 0)
+    chw = _out_chw(ctx, node)
+    bias = _bias(ctx, node, 2, out_per_group * groups)
+    return [ctx.layer("add_convolution", node.name, node.outputs[0], chw,
+                      input_name=node.inputs[0], kernel_channels=in_channels,
+                      output_channels=out_per_group * groups, height=kh, width=kw,
+                      stride_height=sh, stride_width=sw, border_mode="valid", groups=groups,
+                      W=weight.transpose(2, 3, 0, 1), b=bias, has_bias=bias is not None,
+                      is_deconv=True, output_shape=(chw[1], chw[2]), dilation_factors=[dh, dw],
+                      padding_top=ph, padding_bottom=ph, padding_left=pw, padding_right=pw)]
+
+
+@register("BatchNorm")
+def batch_norm(node: MxNode, ctx: CoremlContext) -> list[str]:
+    shape = ctx.shape(node.inputs[0])
+    if node.int("axis", 1) not in (1, 1 - len(shape)) or len(shape) < 2:
+        raise node.fail("Core ML normalises over the channel axis (axis=1) only")
+    channels = shape[1]
+    gamma = ctx.weight(node, 1, "gamma")
+    if node.bool("fix_gamma", True):
+        gamma = np.ones_like(gamma)
+    return [ctx.layer("add_batchnorm", node.name, node.outputs[0], ctx.blob(node.inputs[0]),
+                      input_name=node.inputs[0], channels=channels, gamma=gamma,
+                      beta=ctx.weight(node, 2, "beta"), mean=ctx.weight(node, 3, "moving mean"),
+                      variance=ctx.weight(node, 4, "moving variance"),
+                      epsilon=node.float("eps", 1e-3))]
+
+
+@register("InstanceNorm")
+def instance_norm(node: MxNode, ctx: CoremlContext) -> list[str]:
+    shape = ctx.shape(node.inputs[0])
+    return [ctx.layer("add_batchnorm", node.name, node.outputs[0], ctx.blob(node.inputs[0]),
+                      input_name=node.inputs[0], channels=shape[1],
+                      gamma=ctx.weight(node, 1, "gamma"), beta=ctx.weight(node, 2, "beta"),
+                      compute_mean_var=True, instance_normalization=True,
+                      epsilon=node.float("eps", 1e-3))]
+
+
+@register("LayerNorm")
+def layer_norm(node: MxNode, ctx: CoremlContext) -> list[str]:
+    shape = ctx.shape(node.inputs[0])
+    axis = node.int("axis", -1)
+    if len(shape) != 2 or axis not in (1, -1):
+        raise node.fail("Core ML's fixed-rank layers normalise (N, C) inputs over C; other "
+                        "layer norms are not converted yet")
+    channels = shape[1]
+    normed = ctx.layer("add_mvn", f"{node.name}_mvn", None, ctx.blob(node.inputs[0]),
+                       input_name=node.inputs[0], across_channels=True, normalize_variance=True,
+                       epsilon=node.float("eps", 1e-5))
+    return [ctx.layer("add_scale", node.name, node.outputs[0], ctx.blob(node.inputs[0]),
+                      input_name=normed, W=ctx.weight(node, 1, "gamma"),
+                      b=ctx.weight(node, 2, "beta"), has_bias=True, shape_scale=(channels,),
+                      shape_bias=(channels,))]
+
+
+@register("FullyConnected")
+def fully_connected(node: MxNode, ctx: CoremlContext) -> list[str]:
+    data = node.inputs[0]
+    weight = ctx.weight(node, 1, "weight")
+    hidden, width = weight.shape
+    if len(ctx.shape(data)) > 2:
+        if not node.bool("flatten", True):
+            raise node.fail("flatten=False over a rank > 2 input has no fixed-rank Core ML "
+                            "layer")
+        data = ctx.layer("add_flatten", f"{node.name}_flatten", None, (width, 1, 1),
+                         input_name=data, mode=0)
+    bias = _bias(ctx, node, 2, hidden)
+    return [ctx.layer("add_inner_product", node.name, node.outputs[0], (hidden, 1, 1),
+                      input_name=data, W=weight, b=bias, input_channels=width,
+                      output_channels=hidden, has_bias=bias is not None)]
+
+
+@register("Flatten", "flatten")
+def flatten(node: MxNode, ctx: CoremlContext) -> list[str]:
+    if len(ctx.shape(node.inputs[0])) <= 2:
+        return [node.inputs[0]]
+    size = int(np.prod(ctx.blob(node.inputs[0])))
+    return [ctx.layer("add_flatten", node.name, node.outputs[0], (size, 1, 1),
+                      input_name=node.inputs[0], mode=0)]
+
+
+@register("Dropout", "identity", "_copy", "BlockGrad", "stop_gradient", "make_loss",
+          "MakeLoss", "_contrib_quantize_asym")
+def identity(node: MxNode, ctx: CoremlContext) -> list[str]:
+    """Inference-time identities: no layer, the input blob is the output."""
+    if node.op == "_contrib_quantize_asym":
+        raise node.fail("quantisation is not converted")
+    return [node.inputs[0]]
+
+
+@register("Pooling")
+def pooling(node: MxNode, ctx: CoremlContext) -> list[str]:
+    rank = len(ctx.shape(node.inputs[0]))
+    if rank not in (3, 4) or node.str("layout", "None") not in ("None", "NCHW", "NCW"):
+        raise node.fail("Core ML pools 1-D and 2-D NC(H)W inputs")
+    pool_type = node.str("pool_type", "max")
+    is_global = node.bool("global_pool", False)
+    kh, kw = (1, 1) if is_global else _spatial(node, "kernel", rank, 1)
+    sh, sw = _spatial(node, "stride", rank, 1)
+    ph, pw = _spatial(node, "pad", rank, 0)
+    convention = node.str("pooling_convention", "valid")
+    include_pad = node.bool("count_include_pad", True)
+    if pool_type == "lp":
+        if node.int("p_value", 2) != 2:
+            raise node.fail("Core ML has L2 pooling only (p_value=2)")
+        kind = "L2"
+    elif pool_type in ("max", "avg", "sum"):
+        kind = "MAX" if pool_type == "max" else "AVERAGE"
+    else:
+        raise node.fail(f"pool_type {pool_type!r} has no Core ML pooling")
+    padding = {"valid": "VALID", "full": "INCLUDE_LAST_PIXEL", "same": "SAME"}.get(convention)
+    if padding is None:
+        raise node.fail(f"pooling_convention {convention!r} has no Core ML padding type")
+    chw = _out_chw(ctx, node)
+    out = node.outputs[0] if pool_type != "sum" else None
+    pooled = ctx.layer("add_pooling", node.name, out, chw, input_name=node.inputs[0],
+                       height=kh, width=kw, stride_height=sh, stride_width=sw, layer_type=kind,
+                       padding_type=padding, exclude_pad_area=not include_pad or kind == "MAX",
+                       is_global=is_global, padding_top=ph, padding_bottom=ph, padding_left=pw,
+                       padding_right=pw)
+    if pool_type != "sum":
+        return [pooled]
+    in_chw = ctx.blob(node.inputs[0])
+    window = in_chw[1] * in_chw[2] if is_global else kh * kw
+    return [ctx.linear(pooled, float(window), 0.0, f"{node.name}_sum", out=node.outputs[0])]
+
+
+@register("LRN")
+def lrn(node: MxNode, ctx: CoremlContext) -> list[str]:
+    return [ctx.layer("add_lrn", node.name, node.outputs[0], ctx.blob(node.inputs[0]),
+                      input_name=node.inputs[0], alpha=node.float("alpha", 1e-4),
+                      beta=node.float("beta", 0.75), local_size=node.int("nsize"),
+                      k=node.float("knorm", 2.0))]
+
+
+@register("L2Normalization")
+def l2_normalization(node: MxNode, ctx: CoremlContext) -> list[str]:
+    mode = node.str("mode", "instance")
+    eps = node.float("eps", 1e-10)
+    chw = ctx.blob(node.inputs[0])
+    if mode == "instance":
+        return [ctx.layer("add_l2_normalize", node.name, node.outputs[0], chw,
+                          input_name=node.inputs[0], epsilon=eps)]
+    axes = {"channel": ("C", (1, chw[1], chw[2])), "spatial": ("HW", (chw[0], 1, 1))}
+    if mode not in axes:
+        raise node.fail(f"mode {mode!r} is not an L2Normalization mode")
+    axis, reduced = axes[mode]
+    squares = ctx.layer("add_reduce", f"{node.name}_sumsquare", None, reduced,
+                        input_name=node.inputs[0], axis=axis, mode="sumsquare")
+    norm = ctx.layer("add_unary", f"{node.name}_rsqrt", None, reduced, input_name=squares,
+                     mode="rsqrt", shift=eps, epsilon=1e-30)
+    return [ctx.layer("add_elementwise", node.name, node.outputs[0], chw,
+                      input_names=[node.inputs[0], norm], mode="MULTIPLY")]

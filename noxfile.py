@@ -34,16 +34,20 @@ def _ctx_args(session: nox.Session) -> list[str]:
 def tests(session: nox.Session) -> None:
     """Unit tests plus a fast sample of every conformance suite (the zoo registries need
     GluonCV and GluonNLP)."""
-    _install(session, "test,zoo")
+    _install(session, "test,zoo,coreml-oracle")
     session.run("pytest", "-q", "-n", "2", *session.posargs, env=ENV)
 
 
 @nox.session(python=PYTHON)
 def conformance(session: nox.Session) -> None:
     """The main job: every conformance suite, results under reports/results/."""
-    _install(session, "test,report,zoo")
+    _install(session, "test,report,zoo,coreml-oracle")
     ctx = _ctx_args(session)
     session.run("python", "-m", "conformance.mxnet_ops", *ctx, env=ENV)
+    # Core ML export: every converter alone, then the vision zoo subset, through the oracle
+    # (CPU only: the oracle is onnxruntime on the CPU).
+    session.run("python", "-m", "conformance.coreml_layers", env=ENV)
+    session.run("python", "-m", "model_zoo_tests.coreml_vision", "--models", "ci", env=ENV)
     session.run("python", "-m", "model_zoo_tests.vision", "--models", "ci", *ctx, env=ENV)
     # GluonCV / GluonNLP: the representative subset, after checking that the committed full
     # run (nox -s model_zoo) is not older than the converters it went through.
@@ -77,9 +81,10 @@ def model_zoo(session: nox.Session) -> None:
     """Every zoo model (slow): the MXNet vision zoo, then every GluonCV and GluonNLP model, at
     opset 13 and the default opset. The GluonCV/NLP run resumes: models whose committed
     results are still fresh are skipped (``-- --force`` re-measures them)."""
-    _install(session, "test,zoo")
+    _install(session, "test,zoo,coreml-oracle")
     session.run("python", "-m", "model_zoo_tests.vision", "--models", "all",
                 *_ctx_args(session), env=ENV)
+    session.run("python", "-m", "model_zoo_tests.coreml_vision", "--models", "all", env=ENV)
     force = ["--force"] if "--force" in session.posargs else []
     session.run("python", "-m", "model_zoo_tests.zoo", "--models", "all", *force,
                 *_ctx_args(session), env=ENV)

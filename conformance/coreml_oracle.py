@@ -14,7 +14,10 @@ time (test-only, never in ``serde/``):
 Known defects of this oracle (not of Core ML), each checked instead by ``coreml_numpy`` (the
 layer evaluated in numpy as ``NeuralNetwork.proto`` documents it): PReLU does not broadcast in
 onnxruntime, upsample mode BILINEAR is rejected, softmax and l2normalize over (C, H, W) blobs
-reduce over the wrong axes, slice drops the last element, strided slice is refused.
+reduce over the wrong axes, slice drops the last element (and slices other axes too), strided
+slice is refused; measured here as well: MVN is written with opset-1 attributes, so onnxruntime
+normalises over the batch; GELU and resizeBilinear have no converter; a model output that also
+feeds another layer is dropped from the outputs.
 """
 from __future__ import annotations
 

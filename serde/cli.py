@@ -20,11 +20,16 @@ def _cmd_export(args: argparse.Namespace) -> int:
     import serde
 
     output = Path(args.output)
-    prefix = output.with_suffix("") if output.suffix == ".onnx" else output
+    suffix = {"onnx": ".onnx", "coreml": ".mlmodel"}[args.to]
+    prefix = output.with_suffix("") if output.suffix == suffix else output
     shapes = dict(args.input_shape) if args.input_shape else None
+    options = {"opset_version": args.opset} if args.to == "onnx" else {}
+    if args.to == "coreml" and args.opset is not None:
+        from .errors import InvalidModelError
+        raise InvalidModelError("--opset is an ONNX option; Core ML exports take none")
     path = serde.export_model(args.symbol, args.params, input_format="symbolic",
-                              filename_prefix=prefix, input_shapes=shapes,
-                              opset_version=args.opset, dynamic_batch=args.dynamic_batch)
+                              output_format=args.to, filename_prefix=prefix,
+                              input_shapes=shapes, dynamic_batch=args.dynamic_batch, **options)
     print(f"wrote {path}")
     return 0
 
@@ -93,10 +98,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    exp = sub.add_parser("export", help="MXNet symbol + params -> ONNX")
+    exp = sub.add_parser("export", help="MXNet symbol + params -> ONNX (or Core ML)")
     exp.add_argument("symbol", help="model-symbol.json")
     exp.add_argument("params", help="model-0000.params")
-    exp.add_argument("-o", "--output", required=True, help="output .onnx path")
+    exp.add_argument("-o", "--output", required=True, help="output .onnx (.mlmodel) path")
+    exp.add_argument("--to", choices=("onnx", "coreml"), default="onnx",
+                     help="output format (default onnx)")
     exp.add_argument("--opset", type=int, default=None)
     exp.add_argument("--input-shape", type=_shape_arg, action="append",
                      help="NAME:D1,D2,... (repeat per input)")

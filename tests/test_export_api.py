@@ -276,13 +276,6 @@ def test_missing_symbol_file(tmp_path):
         serde.onnx.to_onnx(tmp_path / "nope-symbol.json", {}, input_shapes={"data": (1,)})
 
 
-def test_coreml_export_is_an_honest_error(small_net, tmp_path):
-    with pytest.raises(serde.SerdeError, match="Core ML"):
-        serde.export_model(small_net, output_format="coreml", filename_prefix=tmp_path / "m",
-                           input_shapes=[SHAPE])
-    assert list(tmp_path.iterdir()) == []
-
-
 def test_install_attaches_without_replacing():
     added = serde.install()
     assert mx.serde is serde

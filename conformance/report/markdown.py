@@ -124,6 +124,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
                 "`conformance/report/suites.py`): "
                 + ", ".join(f"`{n}`" for n in summary["unregistered_results"])]
     out += ["", *_import_section(summary), "", *_export_section(summary), "",
+            *_coreml_export_section(summary), "",
             *_inventory_section(summary), "",
             *_accuracy_section(summary), "", *_zoo_section(summary), "",
             *_history_section(summary), ""]
@@ -181,6 +182,26 @@ def _export_section(summary: dict[str, Any]) -> list[str]:
              f"{r['passed']}/{r['total']}" if r["total"] else "—", " · ".join(r["notes"])]
             for r in matrix["rows"]]
     return out + table(header, rows)
+
+
+def _coreml_export_section(summary: dict[str, Any]) -> list[str]:
+    matrix = summary.get("coreml_export_matrix") or {"rows": [], "oracle_defects": []}
+    out = ["## Export: MXNet op → Core ML (NeuralNetwork)", "",
+           "Every op of `serde/coreml/export` (`COREML_EXPORT_REGISTRY`) against the Core ML "
+           "single-layer suite: each case exported alone (batch 2) and evaluated by the oracle, "
+           "the ONNX project's Core ML converter (onnxmltools 1.16.0) + onnxruntime, against "
+           "MXNet's forward (Core ML itself predicts only on macOS). Where the oracle is known "
+           "to be wrong for a layer, the numpy layer check (`conformance/coreml_numpy.py`, the "
+           "layer as `NeuralNetwork.proto` documents it) evaluates the case instead.", ""]
+    out += table(["op", "family", "status", "cases passed", "Core ML spec", "failures"],
+                 [[f"`{r['op']}`", r["family"], r["status"],
+                   f"{r['passed']}/{r['total']}" if r["total"] else "—",
+                   ", ".join(str(v) for v in r["spec_versions"]) or "—",
+                   " · ".join(r["failures"])] for r in matrix["rows"]])
+    if matrix["oracle_defects"]:
+        out += ["", "Oracle defects met by these cases (checked by the numpy layer check "
+                "instead):", ""] + [f"- {d}" for d in matrix["oracle_defects"]]
+    return out
 
 
 def _inventory_section(summary: dict[str, Any]) -> list[str]:

@@ -99,6 +99,8 @@ class SuiteSpec:
     tolerance: str  # a key of TOLERANCE_STYLES
     #: Conformance module that writes the results (documentation and the report's footnotes).
     module: str = ""
+    #: The non-MXNet side: "onnx" or "coreml" (each format gets its own matrices).
+    format: str = "onnx"
 
     @property
     def tolerance_style(self) -> ToleranceStyle:
@@ -125,6 +127,10 @@ register_suite(SuiteSpec("vision_zoo", "Vision model zoo export", "model", "expo
                          "model_zoo_tests.vision"))
 register_suite(SuiteSpec("gluon_zoo", "GluonCV / GluonNLP zoo: export, onnxruntime, import",
                          "model", "roundtrip", "ratio", "model_zoo_tests.zoo"))
+register_suite(SuiteSpec("coreml_layers", "Core ML single-layer export suite", "op", "export",
+                         "fields", "conformance.coreml_layers", format="coreml"))
+register_suite(SuiteSpec("coreml_vision", "Vision model zoo export to Core ML", "model",
+                         "export", "ratio", "model_zoo_tests.coreml_vision", format="coreml"))
 # Plugged in by registration alone once their result files exist, e.g.:
 # register_suite(SuiteSpec("vision_zoo_roundtrip", "Vision zoo round trip", "model",
 #                          "roundtrip", "ratio", "model_zoo_tests.roundtrip"))

@@ -276,6 +276,43 @@ def export_matrix(records: list[Record], coverage: ExportCoverage) -> dict[str, 
     return {"opsets": opsets, "rows": rows}
 
 
+def coreml_export_matrix(records: list[Record]) -> dict[str, Any]:
+    """MXNet op -> how its Core ML export is checked: by the oracle (the ONNX project's Core ML
+    converter + onnxruntime), by the numpy layer check where the oracle is known wrong, or not
+    at all; every registered converter appears."""
+    from serde.coreml.export.registry import COREML_EXPORT_REGISTRY
+
+    by_op: dict[str, list[Record]] = defaultdict(list)
+    for record in records:
+        by_op[record["op"]].append(record)
+    rows, defects = [], Counter()
+    for op in sorted(set(COREML_EXPORT_REGISTRY.ops()) | set(by_op)):
+        cases = by_op.get(op, [])
+        conv = COREML_EXPORT_REGISTRY.lookup(op)
+        passed = [r for r in cases if r["status"] == "pass"]
+        evaluators = sorted({r.get("evaluator") for r in passed if r.get("evaluator")})
+        if conv is None:
+            status = "unsupported"
+        elif not cases:
+            status = "untested"
+        elif len(passed) < len(cases):
+            status = "failing"
+        elif evaluators == ["oracle"]:
+            status = "verified"
+        else:
+            status = "verified (numpy layer check" + (" + oracle)" if "oracle" in evaluators
+                                                      else ")")
+        for record in cases:
+            defects.update(record.get("oracle_defects") or [])
+        rows.append({"op": op, "family": conv.family if conv else "—", "status": status,
+                     "passed": len(passed), "total": len(cases),
+                     "spec_versions": sorted({r["spec_version"] for r in cases
+                                              if r.get("spec_version")}),
+                     "failures": [f"{r['case']}: {r['status']}: {str(r.get('message') or '')[:120]}"
+                                  for r in cases if r["status"] != "pass"]})
+    return {"rows": rows, "oracle_defects": sorted(defects)}
+
+
 def _case_span(case_ids: list[str]) -> str:
     """'conv2d@13..28' style summary of the cases a note applies to."""
     by_id: dict[str, list[int]] = defaultdict(list)
@@ -400,9 +437,11 @@ def build_summary(results: ResultSet, history: list[dict[str, Any]],
                 suites.append(suite_totals(spec, ctx, results.get(name, ctx),
                                            expected.get(ctx, {})))
 
-    def suites_of(kind: str, direction: str | None = None) -> list[SuiteSpec]:
+    def suites_of(kind: str, direction: str | None = None, fmt: str | None = "onnx"
+                  ) -> list[SuiteSpec]:
         return [s for s in SUITES.values()
-                if s.kind == kind and (direction is None or s.direction == direction)]
+                if s.kind == kind and (direction is None or s.direction == direction)
+                and (fmt is None or s.format == fmt)]
 
     # Matrices and accuracy are drawn from the CPU results (the reference run); GPU results add
     # their own columns to the summary, the accuracy table and the zoo tables.
@@ -429,13 +468,17 @@ def build_summary(results: ResultSet, history: list[dict[str, Any]],
 
     zoo = [{"suite": s.name, "title": s.title, "direction": s.direction, "ctx": ctx,
             "rows": zoo_rows(s, ctx, results.get(s.name, ctx))}
-           for s in suites_of("model") for ctx in CTXS if (s.name, ctx) in results.records]
+           for s in suites_of("model", fmt=None) for ctx in CTXS
+           if (s.name, ctx) in results.records]
+    coreml_records = [r for s in suites_of("op", "export", "coreml")
+                      for r in results.get(s.name, "cpu")]
 
     return {
         "date": date, "versions": versions, "ctx": ctx_info, "suites": suites,
         "unregistered_results": results.unregistered,
         "headline": headline, "import_matrix": imports, "export_matrix": exports,
         "accuracy": accuracy_rows, "zoo": zoo,
+        "coreml_export_matrix": coreml_export_matrix(coreml_records),
         "inventory": _inventory(),
         "families": _family_stats(results, export_cov, import_cov),
         "history": [{"date": h["date"], "suites": h.get("suites", {})} for h in history],

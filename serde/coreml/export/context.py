@@ -117,6 +117,9 @@ class CoremlContext:
         getattr(self.builder, method)(name=name, output_name=out, **kwargs)
         return self.made(out, chw)
 
+    def last_layer(self) -> Any:
+        return self.builder.spec.neuralNetwork.layers[-1]
+
     def linear(self, tensor: str, alpha: float, beta: float, base: str,
                out: str | None = None) -> str:
         """``alpha * x + beta`` elementwise."""
@@ -136,3 +139,22 @@ class CoremlContext:
         if old in self.shapes:
             self.shapes[new] = self.shapes[old]
         return new
+
+
+#: An empty 4-D (or 2-D) weight for the builder, whose per-element ``extend`` takes minutes on a
+#: VGG's 100 M weights; ``fill_floats`` then writes the real values in one packed field.
+NO_WEIGHTS_4D = np.empty((0, 0, 0, 0), dtype=np.float32)
+NO_WEIGHTS_2D = np.empty((0, 0), dtype=np.float32)
+
+
+def fill_floats(weights: Any, values: np.ndarray) -> None:
+    """Set ``WeightParams.floatValue`` (field 1, packed little-endian floats) from ``values``."""
+    data = np.ascontiguousarray(values, dtype="<f4").tobytes()
+    length, header = len(data), bytearray(b"\x0a")
+    while True:  # the length as a protobuf varint
+        byte, length = length & 0x7F, length >> 7
+        header.append(byte | (0x80 if length else 0))
+        if not length:
+            break
+    weights.ClearField("floatValue")
+    weights.MergeFromString(bytes(header) + data)

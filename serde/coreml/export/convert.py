@@ -54,7 +54,9 @@ def symbol_to_coreml(sym: mx.sym.Symbol, arg_params: Mapping[str, Any],
         if dtype not in _INPUT_DTYPES:
             raise InvalidModelError(f"input {name!r} is {dtype}: Core ML NeuralNetwork inputs "
                                     f"are float arrays")
-        inputs.append((name, datatypes.Array(*_feature_shape(chw, len(shape)))))
+        # Inputs are declared (C, H, W) even for vectors: what Core ML's rank-5 mapping makes
+        # of a (C,) array anyway, stated so every reader sees one layout.
+        inputs.append((name, datatypes.Array(*chw)))
     heads = mxg.head_names
     builder = NeuralNetworkBuilder(inputs, [(h, None) for h in heads])
     ctx = CoremlContext(builder=builder)

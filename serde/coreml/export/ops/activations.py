@@ -21,21 +21,12 @@ def _activation(ctx: CoremlContext, node: MxNode, kind: str, out: str | None,
                      non_linearity=kind, input_name=source, params=params)
 
 
-@register("Activation", "relu", "sigmoid", "tanh", "softsign", "log_sigmoid", "mish")
+@register("Activation", "relu", "sigmoid", "tanh", "softsign")
 def activation(node: MxNode, ctx: CoremlContext) -> list[str]:
     act = node.str("act_type") if node.op == "Activation" else node.op
     out = node.outputs[0]
     if act in _ACTIVATIONS:
         return [_activation(ctx, node, _ACTIVATIONS[act], out)]
-    channels = ctx.blob(node.inputs[0])[0]
-    if act == "log_sigmoid":  # log(sigmoid(x)) = -log(1 + exp(-x))
-        return [_activation(ctx, node, "PARAMETRICSOFTPLUS", out,
-                            [np.full(channels, -1.0), np.full(channels, -1.0)])]
-    if act == "mish":  # x * tanh(softplus(x))
-        soft = _activation(ctx, node, "SOFTPLUS", None, suffix="_softplus")
-        tanh = _activation(ctx, node, "TANH", None, source=soft, suffix="_tanh")
-        return [ctx.layer("add_elementwise", node.name, out, ctx.blob(node.inputs[0]),
-                          input_names=[node.inputs[0], tanh], mode="MULTIPLY")]
     raise node.fail(f"act_type {act!r} has no Core ML activation")
 
 
@@ -45,9 +36,10 @@ def leaky_relu(node: MxNode, ctx: CoremlContext) -> list[str]:
     out = node.outputs[0]
     if act == "leaky":
         return [_activation(ctx, node, "LEAKYRELU", out, [node.float("slope", 0.25)])]
-    if act == "rrelu":  # inference: the mean of the random slope's range
+    if act == "rrelu":  # inference: the mean of the random slope's range; no mask
         slope = (node.float("lower_bound", 0.125) + node.float("upper_bound", 0.334)) / 2
-        return [_activation(ctx, node, "LEAKYRELU", out, [slope])]
+        made = _activation(ctx, node, "LEAKYRELU", out, [slope])
+        return [made] * len(node.outputs)
     if act == "elu":
         return [_activation(ctx, node, "ELU", out, node.float("slope", 0.25))]
     if act == "selu":

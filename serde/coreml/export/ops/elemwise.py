@@ -47,11 +47,12 @@ def _constant_operand(node: MxNode, ctx: CoremlContext, value: np.ndarray, kind:
             other, -1.0, 0.0, f"{node.name}_neg")
         return ctx.layer("add_bias", node.name, node.outputs[0], chw, input_name=source,
                          b=sign * squeezed, shape_bias=squeezed.shape)
-    if kind == "mul" or (kind == "div" and not constant_first):
-        scale = squeezed if kind == "mul" else 1.0 / squeezed
-        return ctx.layer("add_scale", node.name, node.outputs[0], chw, input_name=other,
-                         W=scale, b=None, has_bias=False, shape_scale=scale.shape)
-    return None
+    if kind == "div" and constant_first:  # c / x = c * (1 / x)
+        other = ctx.layer("add_unary", f"{node.name}_inverse", None, ctx.blob(other),
+                          input_name=other, mode="inverse", epsilon=1e-30)
+    scale = 1.0 / squeezed if kind == "div" and not constant_first else squeezed
+    return ctx.layer("add_scale", node.name, node.outputs[0], chw, input_name=other,
+                     W=scale, b=None, has_bias=False, shape_scale=scale.shape)
 
 
 def _compact(values: np.ndarray) -> np.ndarray:
@@ -93,6 +94,9 @@ def binary(node: MxNode, ctx: CoremlContext) -> list[str]:
                                 ctx.blob(operands[1]), input_name=operands[1], mode="inverse",
                                 epsilon=1e-30)
         kind = "mul"
+    while len(operands) > 2:  # add_n: a chain of two-input layers
+        operands = [ctx.layer("add_elementwise", f"{node.name}_partial", None, out_chw,
+                              input_names=operands[:2], mode=_BINARY[kind]), *operands[2:]]
     if len(operands) == 1:
         return [operands[0]]
     return [ctx.layer("add_elementwise", node.name, node.outputs[0], out_chw,

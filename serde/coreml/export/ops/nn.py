@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..context import CoremlContext, MxNode, blob_shape
+from ..context import NO_WEIGHTS_2D, NO_WEIGHTS_4D, CoremlContext, MxNode, blob_shape, fill_floats
 from ..registry import register
 
 
@@ -45,13 +45,16 @@ def convolution(node: MxNode, ctx: CoremlContext) -> list[str]:
     dh, dw = _spatial(node, "dilate", rank, 1)
     ph, pw = _spatial(node, "pad", rank, 0)
     bias = _bias(ctx, node, 2, out_channels)
-    return [ctx.layer("add_convolution", node.name, node.outputs[0], _out_chw(ctx, node),
-                      input_name=node.inputs[0], kernel_channels=kernel_channels,
-                      output_channels=out_channels, height=kh, width=kw, stride_height=sh,
-                      stride_width=sw, border_mode="valid", groups=node.int("num_group", 1),
-                      W=weight.transpose(2, 3, 1, 0), b=bias, has_bias=bias is not None,
-                      dilation_factors=[dh, dw], padding_top=ph, padding_bottom=ph,
-                      padding_left=pw, padding_right=pw)]
+    out = ctx.layer("add_convolution", node.name, node.outputs[0], _out_chw(ctx, node),
+                    input_name=node.inputs[0], kernel_channels=kernel_channels,
+                    output_channels=out_channels, height=kh, width=kw, stride_height=sh,
+                    stride_width=sw, border_mode="valid", groups=node.int("num_group", 1),
+                    W=NO_WEIGHTS_4D, b=bias, has_bias=bias is not None,
+                    dilation_factors=[dh, dw], padding_top=ph, padding_bottom=ph,
+                    padding_left=pw, padding_right=pw)
+    # Core ML stores convolution weights as (out, in / groups, kh, kw): MXNet's own layout
+    fill_floats(ctx.last_layer().convolution.weights, weight)
+    return [out]
 
 
 @register("Deconvolution")
@@ -69,13 +72,16 @@ def deconvolution(node: MxNode, ctx: CoremlContext) -> list[str]:
     ph, pw = _spatial(node, "pad", rank, 0)
     chw = _out_chw(ctx, node)
     bias = _bias(ctx, node, 2, out_per_group * groups)
-    return [ctx.layer("add_convolution", node.name, node.outputs[0], chw,
-                      input_name=node.inputs[0], kernel_channels=in_channels,
-                      output_channels=out_per_group * groups, height=kh, width=kw,
-                      stride_height=sh, stride_width=sw, border_mode="valid", groups=groups,
-                      W=weight.transpose(2, 3, 0, 1), b=bias, has_bias=bias is not None,
-                      is_deconv=True, output_shape=(chw[1], chw[2]), dilation_factors=[dh, dw],
-                      padding_top=ph, padding_bottom=ph, padding_left=pw, padding_right=pw)]
+    out = ctx.layer("add_convolution", node.name, node.outputs[0], chw,
+                    input_name=node.inputs[0], kernel_channels=in_channels,
+                    output_channels=out_per_group * groups, height=kh, width=kw,
+                    stride_height=sh, stride_width=sw, border_mode="valid", groups=groups,
+                    W=NO_WEIGHTS_4D, b=bias, has_bias=bias is not None,
+                    is_deconv=True, output_shape=(chw[1], chw[2]), dilation_factors=[dh, dw],
+                    padding_top=ph, padding_bottom=ph, padding_left=pw, padding_right=pw)
+    # deconvolution weights are stored (in, out / groups, kh, kw): MXNet's layout again
+    fill_floats(ctx.last_layer().convolution.weights, weight)
+    return [out]
 
 
 @register("BatchNorm")
@@ -133,9 +139,11 @@ def fully_connected(node: MxNode, ctx: CoremlContext) -> list[str]:
         data = ctx.layer("add_flatten", f"{node.name}_flatten", None, (width, 1, 1),
                          input_name=data, mode=0)
     bias = _bias(ctx, node, 2, hidden)
-    return [ctx.layer("add_inner_product", node.name, node.outputs[0], (hidden, 1, 1),
-                      input_name=data, W=weight, b=bias, input_channels=width,
-                      output_channels=hidden, has_bias=bias is not None)]
+    out = ctx.layer("add_inner_product", node.name, node.outputs[0], (hidden, 1, 1),
+                    input_name=data, W=NO_WEIGHTS_2D, b=bias, input_channels=width,
+                    output_channels=hidden, has_bias=bias is not None)
+    fill_floats(ctx.last_layer().innerProduct.weights, weight)  # (out, in), as MXNet's
+    return [out]
 
 
 @register("Flatten", "flatten")
@@ -176,20 +184,48 @@ def pooling(node: MxNode, ctx: CoremlContext) -> list[str]:
         kind = "MAX" if pool_type == "max" else "AVERAGE"
     else:
         raise node.fail(f"pool_type {pool_type!r} has no Core ML pooling")
-    padding = {"valid": "VALID", "full": "INCLUDE_LAST_PIXEL", "same": "SAME"}.get(convention)
-    if padding is None:
+    if convention not in ("valid", "full", "same"):
         raise node.fail(f"pooling_convention {convention!r} has no Core ML padding type")
     chw = _out_chw(ctx, node)
+    source = node.inputs[0]
+    _, in_h, in_w = ctx.blob(source)
+    # MXNet's "full" windows may overhang the padded input at the bottom/right; MXNet clips
+    # them there. Core ML's explicit (asymmetric) valid padding with the overhang as extra
+    # end padding, excluded from averages, computes exactly that.
+    extra_h = extra_w = 0
+    if not is_global and convention != "same":
+        extra_h = max(0, (chw[1] - 1) * sh + kh - (in_h + 2 * ph))
+        extra_w = max(0, (chw[2] - 1) * sw + kw - (in_w + 2 * pw))
+    exclude = True
+    if kind != "AVERAGE" and (ph + extra_h >= kh or pw + extra_w >= kw):
+        # Padding as wide as the window (which ONNX-based runtimes refuse as pooling pads) is
+        # padded explicitly with what never wins: the lowest float for max, zero for L2.
+        fill = float(np.finfo(np.float32).min) if kind == "MAX" else 0.0
+        source = ctx.layer("add_padding", f"{node.name}_pad", None,
+                           (chw[0], in_h + 2 * ph + extra_h, in_w + 2 * pw + extra_w),
+                           input_name=source, top=ph, bottom=ph + extra_h, left=pw,
+                           right=pw + extra_w, value=fill)
+        ph = pw = extra_h = extra_w = 0
+    if pool_type == "sum":
+        exclude = False  # zeros add nothing: the average over the whole window times its size
+    elif pool_type == "avg" and include_pad:
+        if (ph or pw) and (extra_h or extra_w):  # the symmetric padding counts, the overhang not
+            source = ctx.layer("add_padding", f"{node.name}_pad", None,
+                               (chw[0], in_h + 2 * ph, in_w + 2 * pw), input_name=source,
+                               top=ph, bottom=ph, left=pw, right=pw, value=0.0)
+            ph = pw = 0
+        else:
+            exclude = bool(extra_h or extra_w)
     out = node.outputs[0] if pool_type != "sum" else None
-    pooled = ctx.layer("add_pooling", node.name, out, chw, input_name=node.inputs[0],
-                       height=kh, width=kw, stride_height=sh, stride_width=sw, layer_type=kind,
-                       padding_type=padding, exclude_pad_area=not include_pad or kind == "MAX",
-                       is_global=is_global, padding_top=ph, padding_bottom=ph, padding_left=pw,
-                       padding_right=pw)
+    pooled = ctx.layer("add_pooling", node.name, out, chw, input_name=source, height=kh,
+                       width=kw, stride_height=sh, stride_width=sw, layer_type=kind,
+                       padding_type="SAME" if convention == "same" else "VALID",
+                       exclude_pad_area=exclude, is_global=is_global, padding_top=ph,
+                       padding_bottom=ph + extra_h, padding_left=pw,
+                       padding_right=pw + extra_w)
     if pool_type != "sum":
         return [pooled]
-    in_chw = ctx.blob(node.inputs[0])
-    window = in_chw[1] * in_chw[2] if is_global else kh * kw
+    window = in_h * in_w if is_global else kh * kw
     return [ctx.linear(pooled, float(window), 0.0, f"{node.name}_sum", out=node.outputs[0])]
 
 

@@ -119,7 +119,7 @@ def slice_(node: MxNode, ctx: CoremlContext) -> list[str]:
     tensor = node.inputs[0]
     for i, (k, b, e, s) in enumerate(cuts):
         out = node.outputs[0] if i == len(cuts) - 1 else None
-        tensor = _slice(ctx, node, tensor, ctx.axis(node, tensor, k), b, e, s, out)
+        tensor = _slice(ctx, node, tensor, ctx.axis(node, node.inputs[0], k), b, e, s, out)
     return [tensor]
 
 
@@ -181,12 +181,16 @@ def bilinear_resize(node: MxNode, ctx: CoremlContext) -> list[str]:
         raise node.fail(f"BilinearResize2D mode {mode!r} is not converted")
     align = node.bool("align_corners", True)
     if chw[1] % h == 0 and chw[2] % w == 0:
+        ctx.require(4)  # the upsample layer's corner-alignment modes came with iOS 13
         return [ctx.layer("add_upsample", node.name, node.outputs[0], chw,
                           input_name=node.inputs[0], scaling_factor_h=chw[1] // h,
                           scaling_factor_w=chw[2] // w, mode="BILINEAR",
                           linear_upsample_mode="ALIGN_CORNERS_TRUE" if align
                           else "ALIGN_CORNERS_FALSE")]
+    if not align:
+        raise node.fail("align_corners=False to a size that is not a whole multiple: Core "
+                        "ML's resize-bilinear has no half-pixel sampling")
     ctx.require(3)  # the resize-bilinear layer (iOS 12) samples any target size
     return [ctx.layer("add_resize_bilinear", node.name, node.outputs[0], chw,
                       input_name=node.inputs[0], target_height=chw[1], target_width=chw[2],
-                      mode="STRICT_ALIGN_ENDPOINTS_MODE" if align else "UPSAMPLE_MODE")]
+                      mode="STRICT_ALIGN_ENDPOINTS_MODE")]

@@ -1,0 +1,170 @@
+"""Core ML export through the public API, checked by the independent oracle (the ONNX
+project's Core ML converter + onnxruntime) against MXNet's forward, and its failure modes."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import mxnet as mx
+import numpy as np
+import pytest
+
+import serde
+from conformance import coreml_layers
+from conformance.coreml_oracle import run_coreml
+
+SHAPE = (1, 3, 16, 16)
+
+
+@pytest.fixture(scope="module")
+def small_net():
+    mx.random.seed(3)
+    net = mx.gluon.nn.HybridSequential()
+    net.add(mx.gluon.nn.Conv2D(8, 3, padding=1), mx.gluon.nn.BatchNorm(),
+            mx.gluon.nn.Activation("relu"), mx.gluon.nn.MaxPool2D(2),
+            mx.gluon.nn.Conv2D(8, 3, groups=8, padding=1), mx.gluon.nn.LeakyReLU(0.1),
+            mx.gluon.nn.GlobalAvgPool2D(), mx.gluon.nn.Dense(5))
+    net.initialize(mx.init.Xavier())
+    net(mx.nd.zeros(SHAPE))
+    return net
+
+
+def _forward(net, x):
+    return net(mx.nd.array(x)).asnumpy()
+
+
+@pytest.mark.parametrize("batch", [1, 4])
+def test_gluon_export_matches_mxnet_through_the_oracle(small_net, tmp_path, batch):
+    path, spec = serde.export_model(small_net, output_format="coreml",
+                                    filename_prefix=tmp_path / "net", input_shapes=[SHAPE],
+                                    return_model=True)
+    assert path.name == "net.mlmodel" and path.stat().st_size > 0
+    assert spec.specificationVersion == 1  # fixed-rank layers only: iOS 11
+    x = np.random.default_rng(batch).standard_normal((batch, *SHAPE[1:])).astype(np.float32)
+    ref = _forward(small_net, x)
+    got = next(iter(run_coreml(spec, {"data": x}).values())).reshape(ref.shape)
+    np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-5)
+
+
+def test_metadata_and_names(small_net, tmp_path):
+    _, spec = serde.export_model(small_net, output_format="coreml", filename_prefix=tmp_path / "m",
+                                 input_shapes={"data": SHAPE}, return_model=True,
+                                 metadata={"dataset": "none"})
+    meta = spec.description.metadata
+    assert meta.author.startswith("mxnet-serde")
+    assert mx.__version__ in meta.shortDescription
+    assert meta.userDefined["source_framework_version"] == mx.__version__
+    assert meta.userDefined["dataset"] == "none"
+    assert [i.name for i in spec.description.input] == ["data"]
+    assert list(spec.description.input[0].type.multiArrayType.shape) == [3, 16, 16]
+    assert list(spec.description.output[0].type.multiArrayType.shape) == [5]
+
+
+def test_symbol_and_module_wrappers(small_net, tmp_path):
+    small_net.hybridize()
+    small_net(mx.nd.zeros(SHAPE))
+    small_net.export(str(tmp_path / "ckpt"))
+    path = serde.module.export(str(tmp_path / "ckpt-symbol.json"),
+                               str(tmp_path / "ckpt-0000.params"), "coreml",
+                               filename_prefix=tmp_path / "sym", input_shapes=[SHAPE])
+    assert path.suffix == ".mlmodel"
+    sym, arg, aux = mx.model.load_checkpoint(str(tmp_path / "ckpt"), 0)
+    mod = mx.mod.Module(sym, data_names=["data"], label_names=None)
+    mod.bind(data_shapes=[("data", SHAPE)], for_training=False)
+    mod.set_params(arg, aux)
+    _, spec = serde.export_model(mod, output_format="coreml", filename_prefix=tmp_path / "mod",
+                                 return_model=True)
+    x = np.random.default_rng(0).standard_normal(SHAPE).astype(np.float32)
+    got = next(iter(run_coreml(spec, {"data": x}).values()))
+    np.testing.assert_allclose(got.reshape(1, -1), _forward(small_net, x), rtol=1e-4, atol=1e-5)
+    assert serde.gluon.export(small_net, "coreml", filename_prefix=tmp_path / "g",
+                              input_shapes=[SHAPE]).exists()
+
+
+def test_softmax_output_label_is_dropped(tmp_path):
+    data = mx.sym.var("data")
+    fc = mx.sym.FullyConnected(data, num_hidden=4, name="fc")
+    sym = mx.sym.SoftmaxOutput(fc, name="softmax")
+    rng = np.random.default_rng(1)
+    params = {"fc_weight": mx.nd.array(rng.standard_normal((4, 6))),
+              "fc_bias": mx.nd.array(rng.standard_normal(4))}
+    spec = serde.to_coreml(sym, params, input_shapes={"data": (2, 6)})
+    assert [i.name for i in spec.description.input] == ["data"]
+    x = rng.standard_normal((2, 6)).astype(np.float32)
+    z = x @ params["fc_weight"].asnumpy().T + params["fc_bias"].asnumpy()
+    ref = np.exp(z - z.max(1, keepdims=True))
+    ref /= ref.sum(1, keepdims=True)
+    got = run_coreml(spec, {"data": x})["softmax_output"].reshape(2, 4)
+    np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-6)
+
+
+def test_unsupported_ops_are_listed_at_once_and_leave_no_file(tmp_path):
+    data = mx.sym.var("data")
+    sym = mx.sym.topk(mx.sym.sort(mx.sym.cumsum(data, axis=1), axis=1), k=2, axis=1)
+    with pytest.raises(serde.UnsupportedOperatorError) as info:
+        serde.export_model(sym, {}, output_format="coreml", filename_prefix=tmp_path / "bad",
+                           input_shapes={"data": (1, 5)})
+    assert {"sort", "topk", "_np_cumsum"} <= set(info.value.ops)
+    assert "Core ML" in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_rank5_and_batch_changing_graphs_are_named_errors(tmp_path):
+    data = mx.sym.var("data")
+    with pytest.raises(serde.SerdeError, match="rank 1 to 4"):
+        serde.to_coreml(mx.sym.relu(data), {}, input_shapes={"data": (1, 2, 3, 4, 5)})
+    with pytest.raises(serde.ConversionError, match="batch"):
+        serde.to_coreml(mx.sym.Reshape(data, shape=(-1,)), {}, input_shapes={"data": (2, 3)})
+    with pytest.raises(serde.ConversionError, match="constant"):
+        w = mx.sym.var("w")
+        serde.to_coreml(mx.sym.Convolution(data, w, kernel=(1, 1), num_filter=2, no_bias=True),
+                        {}, input_shapes={"data": (1, 3, 4, 4), "w": (2, 3, 1, 1)})
+
+
+def test_other_formats_options_are_refused_by_name(small_net, tmp_path):
+    with pytest.raises(serde.InvalidModelError, match="opset_version is not an option of the "
+                                                      "coreml format"):
+        serde.export_model(small_net, output_format="coreml", filename_prefix=tmp_path / "m",
+                           input_shapes=[SHAPE], opset_version=13)
+    with pytest.raises(serde.InvalidModelError, match="coreml_format"):
+        serde.export_model(small_net, output_format="onnx", filename_prefix=tmp_path / "m",
+                           input_shapes=[SHAPE], coreml_format="neuralnetwork")
+    with pytest.raises(serde.InvalidModelError, match="output_format must be one of"):
+        serde.export_model(small_net, output_format="tflite", filename_prefix=tmp_path / "m",
+                           input_shapes=[SHAPE])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unwritable_target_is_a_serde_error(small_net, tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(serde.SerdeError):
+        serde.export_model(small_net, output_format="coreml", filename_prefix=blocker / "m",
+                           input_shapes=[SHAPE])
+    assert blocker.read_text() == "x"
+
+
+def test_cli_exports_coreml(small_net, tmp_path):
+    small_net.hybridize()
+    small_net(mx.nd.zeros(SHAPE))
+    small_net.export(str(tmp_path / "cli"))
+    out = subprocess.run([sys.executable, "-m", "serde", "export", str(tmp_path / "cli-symbol.json"),
+                          str(tmp_path / "cli-0000.params"), "-o", str(tmp_path / "cli.mlmodel"),
+                          "--to", "coreml", "--input-shape", "data:1,3,16,16"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert (tmp_path / "cli.mlmodel").stat().st_size > 0
+
+
+# A sample of the single-layer suite (the whole suite runs in nox -s conformance).
+SAMPLE = ["conv2d_group", "deconv2d_bias_adj", "pool_avg_full_pad", "pool_sum_full",
+          "prelu_channel", "softmax_channels", "broadcast_sub_const_first", "concat_axis2",
+          "slice_strided", "bilinear_resize_x2", "l2norm_channel", "layernorm_2d"]
+
+
+@pytest.mark.parametrize("case_id", SAMPLE)
+def test_single_layer_sample(case_id):
+    case_ = next(c for c in coreml_layers.CASES if c.id == case_id)
+    record = coreml_layers.run_case(case_)
+    assert record["status"] == "pass", record
+    assert record["max_abs_err"] <= case_.atol + case_.rtol * 10

@@ -1,6 +1,7 @@
 """Single-layer Core ML export cases: each MXNet op the Core ML exporter converts, built alone
 with several attribute variants, exported to a NeuralNetwork spec and evaluated by the oracle
-(the ONNX project's Core ML converter, then onnxruntime) against MXNet's forward. Specs holding
+(the ONNX project's Core ML converter, then onnxruntime) against MXNet's forward, then imported
+back by serde's Core ML importer and compared with MXNet's forward again. Specs holding
 a layer the oracle evaluates wrongly (``coreml_numpy.oracle_defects``) are evaluated by the
 numpy layer evaluation instead; the record names the evaluator.
 
@@ -230,8 +231,20 @@ def run_case(case_: OpCase, seed: int = 0) -> dict[str, Any]:
             abs_err, rel_err = error_stats(got, ref)
             worst_abs, worst_rel = max(worst_abs, abs_err), max(worst_rel, rel_err)
             ok &= bool(np.allclose(got, ref, rtol=case_.rtol, atol=case_.atol))
+        # the round trip: our importer on the same spec, against MXNet's forward again
+        block = serde.import_model(spec.SerializeToString(), input_format="coreml")
+        back = block(*[mx.nd.array(data[f.name]) for f in spec.description.input])
+        back = back if isinstance(back, (list, tuple)) else [back]
+        roundtrip_ok, roundtrip_err = True, 0.0
+        for got, ref in zip(back, expected, strict=True):
+            got = got.asnumpy().reshape(ref.shape)
+            roundtrip_err = max(roundtrip_err, error_stats(got, ref)[0])
+            roundtrip_ok &= bool(np.allclose(got, ref, rtol=case_.rtol, atol=case_.atol))
         record.update(max_abs_err=worst_abs, max_rel_err=worst_rel,
-                      status="pass" if ok else "wrong-result")
+                      roundtrip_max_abs_err=roundtrip_err,
+                      status="pass" if ok and roundtrip_ok else "wrong-result")
+        if not roundtrip_ok:
+            record["message"] = f"round trip off by {roundtrip_err:.3g}"
     except Exception as err:  # noqa: BLE001 - every failure is a named record
         from serde.errors import UnsupportedOperatorError
         record["status"] = "unsupported" if isinstance(err, UnsupportedOperatorError) else "error"

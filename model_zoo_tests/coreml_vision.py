@@ -1,7 +1,8 @@
 """Every model of ``mxnet.gluon.model_zoo.vision`` exported to Core ML (NeuralNetwork format)
 and evaluated by the independent oracle (the ONNX project's Core ML converter + onnxruntime,
 ``conformance.coreml_oracle``) against MXNet's forward with the zoo tolerance, at batch 1 and
-at batch 3 (Core ML's batch axis is flexible in every exported model). Models whose spec holds
+at batch 3 (Core ML's batch axis is flexible in every exported model); then imported back by
+serde's Core ML importer (round trip) and compared with MXNet's forward at batch 3. Models whose spec holds
 a layer the oracle evaluates wrongly are evaluated by ``conformance.coreml_numpy``.
 
 ``python -m model_zoo_tests.coreml_vision [--models ci|all|NAME,...]`` writes
@@ -35,6 +36,7 @@ def check_model(name: str, workdir: Path | None = None) -> dict[str, Any]:
     ctx = mx.cpu()
     record: dict[str, Any] = {"suite": SUITE, "case": name, "model": name,
                               "family": family(name), "ctx": "cpu"}
+    began = time.perf_counter()
     try:
         net = build_model(name, ctx)
         rng = np.random.default_rng(SEED + 1)
@@ -61,6 +63,12 @@ def check_model(name: str, workdir: Path | None = None) -> dict[str, Any]:
             got = next(iter(outputs.values())).reshape(refs[batch].shape)
             ratios[f"batch{batch}"] = tolerance_ratio(got, refs[batch])
             worst = max(worst, float(np.abs(got - refs[batch]).max()))
+        start = time.perf_counter()
+        block = serde.import_model(spec, input_format="coreml")
+        record["import_seconds"] = time.perf_counter() - start
+        back = block(mx.nd.array(feeds[3])).asnumpy().reshape(refs[3].shape)
+        ratios["roundtrip_batch3"] = tolerance_ratio(back, refs[3])
+        record["roundtrip_max_abs_err"] = float(np.abs(back - refs[3]).max())
         record["max_abs_err"] = worst
         record["output_abs_max"] = float(np.abs(refs[3]).max())
         record["tolerance_ratio"] = max(ratios.values())
@@ -72,6 +80,7 @@ def check_model(name: str, workdir: Path | None = None) -> dict[str, Any]:
         record.update(status="unsupported", message=str(err)[:500])
     except Exception as err:  # noqa: BLE001 - every failure is a named record
         record.update(status="error", message=f"{type(err).__name__}: {err}"[:500])
+    record["seconds"] = time.perf_counter() - began
     gc.collect()
     return record
 

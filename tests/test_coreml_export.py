@@ -168,3 +168,80 @@ def test_single_layer_sample(case_id):
     record = coreml_layers.run_case(case_)
     assert record["status"] == "pass", record
     assert record["max_abs_err"] <= case_.atol + case_.rtol * 10
+
+
+# --- import ---------------------------------------------------------------------------------
+def test_round_trip_both_output_formats(small_net, tmp_path):
+    path = serde.export_model(small_net, output_format="coreml", filename_prefix=tmp_path / "rt",
+                              input_shapes=[SHAPE])
+    x = np.random.default_rng(5).standard_normal((3, *SHAPE[1:])).astype(np.float32)
+    ref = _forward(small_net, x)
+    block = serde.import_model(str(path), input_format="coreml")
+    np.testing.assert_allclose(block(mx.nd.array(x)).asnumpy(), ref, rtol=1e-4, atol=1e-5)
+    sym, params = serde.import_model(path, input_format="coreml", output_format="symbolic")
+    arg, aux = serde.split_params(sym, params)
+    mod = mx.mod.Module(sym, data_names=["data"], label_names=None)
+    mod.bind(data_shapes=[("data", x.shape)], for_training=False)
+    mod.set_params(arg, aux)
+    mod.forward(mx.io.DataBatch([mx.nd.array(x)]), is_train=False)
+    np.testing.assert_allclose(mod.get_outputs()[0].asnumpy(), ref, rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00\x01garbage\xff" * 10, b"\x08\x01"])
+def test_malformed_files_are_named(tmp_path, content):
+    bad = tmp_path / "bad.mlmodel"
+    bad.write_bytes(content)
+    with pytest.raises(serde.InvalidModelError, match="not a Core ML model"):
+        serde.import_model(str(bad), input_format="coreml")
+
+
+def test_truncated_model_is_an_error(small_net, tmp_path):
+    path = serde.export_model(small_net, output_format="coreml", filename_prefix=tmp_path / "t",
+                              input_shapes=[SHAPE])
+    cut = tmp_path / "cut.mlmodel"
+    cut.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    with pytest.raises(serde.SerdeError):
+        serde.import_model(str(cut), input_format="coreml")
+
+
+def test_missing_file_directory_and_non_network_models(tmp_path):
+    with pytest.raises(serde.InvalidModelError, match="does not exist"):
+        serde.import_model(str(tmp_path / "nope.mlmodel"), input_format="coreml")
+    with pytest.raises(serde.InvalidModelError, match="directory"):
+        serde.import_model(str(tmp_path), input_format="coreml")
+    from coremltools.proto import Model_pb2
+    spec = Model_pb2.Model()
+    spec.specificationVersion = 1
+    spec.glmRegressor.weights.add().value.extend([1.0, 2.0])
+    with pytest.raises(serde.UnsupportedOperatorError, match="glmRegressor"):
+        serde.import_model(spec.SerializeToString(), input_format="coreml")
+
+
+def test_unknown_layers_are_listed_and_new_spec_versions_refused(small_net):
+    spec = serde.to_coreml(small_net, input_shapes=[SHAPE])
+    spec.neuralNetwork.layers[1].custom.className = "MyLayer"
+    spec.neuralNetwork.layers[3].custom.className = "MyLayer"
+    with pytest.raises(serde.UnsupportedOperatorError) as info:
+        serde.import_model(spec, input_format="coreml")
+    assert info.value.ops == ["custom"] and len(info.value.unsupported) == 2
+    newer = serde.to_coreml(small_net, input_shapes=[SHAPE])
+    newer.specificationVersion = 99
+    with pytest.raises(serde.InvalidModelError, match="newer"):
+        serde.import_model(newer, input_format="coreml")
+
+
+def test_image_input_preprocessing_becomes_ops():
+    from coremltools.models import datatypes
+    from coremltools.models.neural_network import NeuralNetworkBuilder
+
+    builder = NeuralNetworkBuilder([("image", datatypes.Array(3, 4, 5))], [("out", None)])
+    builder.add_activation("copy", "LINEAR", "image", "out", params=[1.0, 0.0])
+    builder.set_pre_processing_parameters(image_input_names=["image"], is_bgr=False,
+                                          red_bias=-1.0, green_bias=-2.0, blue_bias=-3.0,
+                                          image_scale=0.5)
+    spec = builder.spec
+    x = np.random.default_rng(0).uniform(0, 255, (2, 3, 4, 5)).astype(np.float32)
+    block = serde.import_model(spec, input_format="coreml")
+    expected = x * 0.5 + np.array([-1.0, -2.0, -3.0], np.float32).reshape(1, 3, 1, 1)
+    np.testing.assert_allclose(block(mx.nd.array(x)).asnumpy().reshape(x.shape), expected,
+                               rtol=1e-6)

@@ -140,11 +140,6 @@ def test_metadata(cnn_file):
     assert meta["initializers"] == 8
 
 
-def test_coreml_is_not_available(cnn_file):
-    with pytest.raises(serde.SerdeError, match="Core ML is not available"):
-        serde.import_model(str(cnn_file[0]), input_format="coreml")
-
-
 def test_bad_output_format(cnn_file):
     with pytest.raises(serde.InvalidModelError, match="output_format"):
         serde.import_model(str(cnn_file[0]), output_format="pytorch")

@@ -71,5 +71,20 @@ def export_coreml(obj: Any, params: Any = None, *, input_format: str | None = No
     return (path, spec) if return_model else path
 
 
+IMPORT_OUTPUT_FORMATS = ("gluon", "symbolic")
+
+
 def import_coreml(path: Any, output_format: str = "gluon", *, ctx: Any = None) -> Any:
-    raise SerdeError("Core ML import is not available yet in this version of mxnet-serde")
+    """Import a Core ML NeuralNetwork model (``.mlmodel`` path, bytes or spec): a Gluon
+    SymbolBlock taking the model's inputs batch first, or ``(sym, params)``."""
+    if output_format not in IMPORT_OUTPUT_FORMATS:
+        raise InvalidModelError(f"output_format must be one of {IMPORT_OUTPUT_FORMATS}, "
+                                f"not {output_format!r}")
+    _coremltools()
+    from .._import import symbol_block, to_ndarrays
+    from .importer.convert import import_spec
+
+    graph = import_spec(path)
+    if output_format == "symbolic":
+        return graph.sym, to_ndarrays(graph.params, ctx)
+    return symbol_block(graph.sym, graph.inputs, graph.params, ctx)

@@ -72,6 +72,8 @@ def symbol_to_coreml(sym: mx.sym.Symbol, arg_params: Mapping[str, Any],
         ctx.shapes[name] = tuple(value.shape)
 
     tensor_of = _convert_nodes(mxg, ctx, registry)
+    tensor_of_head = {h: tensor_of[(src, idx)] for (src, idx, *_), h in
+                      zip(mxg.heads, heads, strict=True)}
     out_dims = []
     for (src, idx, *_), head in zip(mxg.heads, heads, strict=True):
         tensor = tensor_of[(src, idx)]
@@ -97,6 +99,11 @@ def symbol_to_coreml(sym: mx.sym.Symbol, arg_params: Mapping[str, Any],
     description.shortDescription = (f"{model_name} exported from MXNet {mx.__version__} by "
                                     f"mxnet-serde")
     description.versionString = __version__
+    # MXNet's per-sample shapes (Core ML blobs drop the rank): the importer restores them
+    for name in [*mxg.data_names, *heads]:
+        shape = ctx.shapes.get(name) or ctx.shapes.get(tensor_of_head.get(name, ""), ())
+        if shape:
+            description.userDefined[f"mxnet_shape:{name}"] = ",".join(str(d) for d in shape[1:])
     description.userDefined.update({"source_framework": "mxnet",
                                     "source_framework_version": mx.__version__,
                                     "converter": f"mxnet-serde {__version__}",

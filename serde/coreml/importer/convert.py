@@ -1,0 +1,199 @@
+"""Core ML NeuralNetwork specification -> MXNet Symbol + parameters."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import mxnet as mx
+import numpy as np
+
+from ...errors import ConversionError, InvalidModelError, SerdeError, UnsupportedOperatorError
+from .context import ImportContext
+from .registry import lookup
+
+#: Model types that are neural networks (a classifier/regressor wraps one with labels).
+_NETWORK_TYPES = ("neuralNetwork", "neuralNetworkClassifier", "neuralNetworkRegressor")
+#: The newest specification version whose fields this importer knows (coremltools 9.0 writes
+#: up to 9).
+MAX_SPEC_VERSION = 9
+
+
+@dataclass
+class ImportedCoreml:
+    sym: mx.sym.Symbol
+    params: dict[str, np.ndarray]
+    inputs: list[tuple[str, Any]]  # (name, dtype) in the model's input order
+    outputs: list[str]
+
+
+def load_spec(model: Any) -> Any:
+    """A ``Model_pb2.Model`` from a path, bytes or a spec; malformed input is named."""
+    from coremltools.proto import Model_pb2
+
+    if isinstance(model, Model_pb2.Model):
+        return model
+    if isinstance(model, (str, os.PathLike)):
+        path = Path(model)
+        if path.is_dir():
+            raise InvalidModelError(f"{str(path)!r} is a directory (an .mlpackage?): ML "
+                                    f"Program import is not available yet")
+        if not path.is_file():
+            raise InvalidModelError(f"Core ML model file {str(path)!r} does not exist")
+        data = path.read_bytes()
+    elif isinstance(model, (bytes, bytearray, memoryview)):
+        data = bytes(model)
+    else:
+        raise InvalidModelError(f"expected a Core ML model path, bytes or a Model spec, not "
+                                f"{type(model).__name__}")
+    spec = Model_pb2.Model()
+    try:
+        spec.ParseFromString(data)
+    except Exception as err:  # protobuf's DecodeError and friends
+        raise InvalidModelError(f"not a Core ML model (truncated or another format): "
+                                f"{type(err).__name__}: {err}") from err
+    if not spec.WhichOneof("Type") or not spec.specificationVersion:
+        raise InvalidModelError("not a Core ML model: no model type or specification version "
+                                "(truncated, or another format)")
+    return spec
+
+
+def _network(spec: Any) -> Any:
+    kind = spec.WhichOneof("Type")
+    if kind not in _NETWORK_TYPES:
+        raise UnsupportedOperatorError([(kind or "empty model", "model")], opset=None,
+                                       direction="Core ML -> MXNet",
+                                       hint="Only neural network models import into MXNet.")
+    if spec.specificationVersion > MAX_SPEC_VERSION:
+        raise InvalidModelError(f"Core ML specification version {spec.specificationVersion} "
+                                f"is newer than this importer reads (<= {MAX_SPEC_VERSION})")
+    return getattr(spec, kind)
+
+
+def _input_shape(feature: Any) -> tuple[int, int, int]:
+    kind = feature.type.WhichOneof("Type")
+    if kind == "multiArrayType":
+        dims = [int(d) for d in feature.type.multiArrayType.shape]
+        if not dims:
+            ranges = feature.type.multiArrayType.shapeRange.sizeRanges
+            dims = [int(r.lowerBound) for r in ranges]
+    elif kind == "imageType":
+        image = feature.type.imageType
+        channels = 1 if image.colorSpace == 10 else 3  # GRAYSCALE = 10
+        dims = [channels, int(image.height), int(image.width)]
+    else:
+        raise InvalidModelError(f"input {feature.name!r} is a {kind}; MXNet imports "
+                                f"multi-array and image inputs")
+    if len(dims) == 1:
+        return (dims[0], 1, 1)
+    if len(dims) == 3:
+        return tuple(dims)  # type: ignore[return-value]
+    if len(dims) == 5:  # [Seq, Batch, C, H, W]
+        return tuple(dims[2:])  # type: ignore[return-value]
+    raise InvalidModelError(f"input {feature.name!r} has shape {dims}: rank-N inputs "
+                            f"(specification 4 shape mapping) are not imported yet")
+
+
+def _preprocess(network: Any, feature: Any, x: mx.sym.Symbol, ctx: ImportContext
+                ) -> mx.sym.Symbol:
+    """An image input's preprocessing as ops: the scale, then one bias per channel in the
+    image's channel order."""
+    for step in network.preprocessing:
+        if step.featureName not in ("", feature.name):
+            continue
+        kind = step.WhichOneof("preprocessor")
+        if kind == "meanImage":
+            raise InvalidModelError("mean-image preprocessing is not imported yet")
+        if kind != "scaler":
+            continue
+        p = step.scaler
+        space = feature.type.imageType.colorSpace  # 10 GRAYSCALE, 20 RGB, 30 BGR
+        biases = {10: [p.grayBias], 20: [p.redBias, p.greenBias, p.blueBias]}.get(
+            space, [p.blueBias, p.greenBias, p.redBias])
+        name = f"{feature.name}_preprocess_bias"
+        ctx.params[name] = np.asarray(biases, np.float32).reshape(1, -1, 1, 1)
+        scaled = x * (p.channelScale if p.channelScale else 1.0)
+        return mx.sym.broadcast_add(scaled, mx.sym.var(name, shape=ctx.params[name].shape))
+    return x
+
+
+def import_spec(model: Any) -> ImportedCoreml:
+    spec = load_spec(model)
+    network = _network(spec)
+    if network.arrayInputShapeMapping or network.imageInputShapeMapping:
+        raise InvalidModelError("rank-N shape mapping (specification 4) is not imported yet")
+    unknown = [(layer.WhichOneof("layer") or "unset", layer.name) for layer in network.layers
+               if lookup(layer.WhichOneof("layer") or "") is None]
+    if unknown:
+        raise UnsupportedOperatorError(unknown, opset=None, direction="Core ML -> MXNet",
+                                       hint="Replace these layers, or export the model from "
+                                            "its source framework to ONNX instead.")
+    ctx = ImportContext()
+    shapes_in, inputs = {}, []
+    for feature in spec.description.input:
+        chw = _input_shape(feature)
+        data = mx.sym.var(feature.name)
+        # any batch-first input of the blob's per-sample size: (N, C) for a (C, 1, 1) blob,
+        # (N, C, W) for a (C, 1, W) one, as the exporting framework's tensors were
+        x = mx.sym.reshape(data, (0, *chw))
+        if feature.type.WhichOneof("Type") == "imageType":
+            x = _preprocess(network, feature, x, ctx)
+        ctx.symbols[feature.name] = x
+        ctx.shapes[feature.name] = chw
+        shapes_in[feature.name] = (1, *_source_dims(spec, feature.name, chw))
+        inputs.append((feature.name, np.float32))
+    for layer in network.layers:
+        fn = lookup(layer.WhichOneof("layer"))
+        try:
+            produced = list(fn(layer, ctx))  # type: ignore[misc]
+        except SerdeError:
+            raise
+        except Exception as err:
+            raise ConversionError(f"{type(err).__name__}: {err}", node=layer.name,
+                                  op=layer.WhichOneof("layer")) from err
+        for out_name, sym in zip(layer.output, produced, strict=True):
+            ctx.symbols[out_name] = sym
+            ctx.shapes[out_name] = _static_shape(sym, shapes_in, ctx.params, layer)
+    outputs = []
+    for feature in spec.description.output:
+        if feature.name not in ctx.symbols:
+            raise InvalidModelError(f"output {feature.name!r} is made by no layer")
+        sym = ctx.symbols[feature.name]
+        dims = _source_dims(spec, feature.name, list(feature.type.multiArrayType.shape)
+                            if feature.type.WhichOneof("Type") == "multiArrayType" else [])
+        have = ctx.shapes[feature.name]
+        if dims and list(dims) != list(have) and np.prod(dims) == np.prod(have):
+            sym = mx.sym.reshape(sym, (0, *dims))  # (C,) -> (N, C) and the like
+        outputs.append(mx.sym.identity(sym, name=feature.name))
+    group = outputs[0] if len(outputs) == 1 else mx.sym.Group(outputs)
+    return ImportedCoreml(group, ctx.params, inputs, [f.name for f in spec.description.output])
+
+
+def _source_dims(spec: Any, name: str, declared: Any) -> tuple[int, ...]:
+    """The per-sample shape the exporting framework gave a feature: mxnet-serde records
+    MXNet's in the metadata (``mxnet_shape:<name>``); otherwise the declared shape."""
+    recorded = spec.description.metadata.userDefined.get(f"mxnet_shape:{name}")
+    if recorded is not None:
+        try:
+            return tuple(int(d) for d in recorded.split(",") if d.strip())
+        except ValueError:
+            pass  # a malformed hint: the declared shape
+    return tuple(int(d) for d in declared)
+
+
+def _static_shape(sym: mx.sym.Symbol, shapes_in: dict[str, tuple[int, ...]],
+                  params: dict[str, np.ndarray], layer: Any) -> tuple[int, int, int]:
+    known = {**shapes_in, **{k: v.shape for k, v in params.items()}}
+    names = set(sym.list_inputs())
+    try:
+        _, out, _ = sym.infer_shape_partial(**{k: v for k, v in known.items() if k in names})
+    except mx.base.MXNetError as err:
+        raise ConversionError(f"the layer does not fit its input shapes: {err}",
+                              node=layer.name, op=layer.WhichOneof("layer")) from err
+    shape = tuple(int(d) for d in out[0])
+    if len(shape) != 4:
+        raise ConversionError(f"made a rank-{len(shape)} tensor where Core ML's fixed-rank "
+                              f"layers hold rank 5", node=layer.name,
+                              op=layer.WhichOneof("layer"))
+    return shape[1:]  # type: ignore[return-value]

@@ -1,0 +1,1 @@
+"""Core ML import converters, one module per layer family."""

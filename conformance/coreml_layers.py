@@ -197,15 +197,18 @@ case("sum_exclude", "sum", {"data": X4}, axis=(0, 1), exclude=True, keepdims=Tru
 case("norm_channels", "norm", {"data": X4}, axis=1, rtol=1e-3)
 
 
-def evaluate(spec: Any, feeds: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], str, list]:
-    """The outputs of ``spec``, by the oracle unless it is known wrong for a layer in it."""
+def evaluate(spec: Any, *feeds: dict[str, np.ndarray]
+             ) -> tuple[list[dict[str, np.ndarray]], str, list[str]]:
+    """The outputs of ``spec`` on each of ``feeds``, by the oracle unless it is known wrong
+    for a layer in it; with the evaluator's name and the oracle's defects met."""
     from .coreml_numpy import oracle_defects, run_numpy
-    from .coreml_oracle import run_coreml
+    from .coreml_oracle import OracleSession
 
     defects = oracle_defects(spec)
     if defects:
-        return run_numpy(spec, feeds), "numpy", defects
-    return run_coreml(spec, feeds), "oracle", []
+        return [run_numpy(spec, f) for f in feeds], "numpy", defects
+    session = OracleSession(spec)
+    return [session.run(f) for f in feeds], "oracle", []
 
 
 def run_case(case_: OpCase, seed: int = 0) -> dict[str, Any]:
@@ -223,7 +226,7 @@ def run_case(case_: OpCase, seed: int = 0) -> dict[str, Any]:
         spec = serde.to_coreml(sym, (arg, aux), input_shapes={n: v.shape for n, v in data.items()})
         record["spec_version"] = int(spec.specificationVersion)
         record["layers"] = sorted({layer.WhichOneof("layer") for layer in spec.neuralNetwork.layers})
-        outputs, record["evaluator"], record["oracle_defects"] = evaluate(spec, data)
+        (outputs,), record["evaluator"], record["oracle_defects"] = evaluate(spec, data)
         worst_abs = worst_rel = 0.0
         ok = True
         for feature, ref in zip(spec.description.output, expected, strict=True):

@@ -79,24 +79,33 @@ def coreml_to_onnx(spec: Any) -> Any:
     return load_oracle()(spec, target_opset=ORACLE_OPSET)
 
 
-def run_coreml(spec: Any, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Evaluate a NeuralNetwork spec on batch-first ``feeds`` (``(N, C, H, W)``, ``(N, C)``)
-    through the oracle; outputs by name, batch first."""
-    import onnxruntime as ort
+class OracleSession:
+    """One spec converted by the oracle once (its ONNX model takes any batch), run on many
+    batch-first feeds (``(N, C, H, W)``, ``(N, C)``); outputs by name, batch first."""
 
-    model = coreml_to_onnx(spec)
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = 1
-    session = ort.InferenceSession(model.SerializeToString(), options,
-                                   providers=["CPUExecutionProvider"])
-    wanted = {i.name: i for i in session.get_inputs()}
-    inputs = {}
-    for name, value in feeds.items():
-        rank = len(wanted[name].shape)
-        inputs[name] = np.asarray(value, np.float32).reshape(value.shape[0], *_blob_dims(
-            value.shape, rank))
-    outputs = session.run(None, inputs)
-    return {o.name: v for o, v in zip(session.get_outputs(), outputs, strict=True)}
+    def __init__(self, spec: Any) -> None:
+        import onnxruntime as ort
+
+        model = coreml_to_onnx(spec)
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = 1
+        self.session = ort.InferenceSession(model.SerializeToString(), options,
+                                            providers=["CPUExecutionProvider"])
+
+    def run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        wanted = {i.name: i for i in self.session.get_inputs()}
+        inputs = {}
+        for name, value in feeds.items():
+            rank = len(wanted[name].shape)
+            inputs[name] = np.asarray(value, np.float32).reshape(value.shape[0], *_blob_dims(
+                value.shape, rank))
+        outputs = self.session.run(None, inputs)
+        return {o.name: v for o, v in zip(self.session.get_outputs(), outputs, strict=True)}
+
+
+def run_coreml(spec: Any, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Evaluate a NeuralNetwork spec on batch-first ``feeds`` through the oracle."""
+    return OracleSession(spec).run(feeds)
 
 
 def _blob_dims(shape: tuple[int, ...], rank: int) -> tuple[int, ...]:

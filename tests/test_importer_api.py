@@ -145,6 +145,17 @@ def test_bad_output_format(cnn_file):
         serde.import_model(str(cnn_file[0]), output_format="pytorch")
 
 
+def test_format_options_go_through_by_name(cnn_file, rng):
+    # ONNX's own options reach its importer; another format's, or a typo, are named
+    net = serde.import_model(str(cnn_file[0]), input_shapes={"data": (1, 3, 8, 8)}, ctx=mx.cpu())
+    assert isinstance(net, mx.gluon.SymbolBlock)
+    with pytest.raises(serde.InvalidModelError, match="input_shape is not an option of the "
+                                                      "onnx format.*input_shapes"):
+        serde.import_model(str(cnn_file[0]), input_shape={"data": (1, 3, 8, 8)})
+    with pytest.raises(serde.InvalidModelError, match="input_format must be one of"):
+        serde.import_model(str(cnn_file[0]), input_format="tflite")
+
+
 def _reshape_model():
     graph = helper.make_graph(
         [helper.make_node("Reshape", ["x", "shape"], ["y"], name="reshape0")], "g",

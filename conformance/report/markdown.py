@@ -201,6 +201,14 @@ def _coreml_export_section(summary: dict[str, Any]) -> list[str]:
     if matrix["oracle_defects"]:
         out += ["", "Oracle defects met by these cases (checked by the numpy layer check "
                 "instead):", ""] + [f"- {d}" for d in matrix["oracle_defects"]]
+    if matrix.get("import_layers"):
+        out += ["", "### Import: Core ML layer → MXNet", "",
+                "NeuralNetwork layer types with a converter (`serde/coreml/importer/ops`), "
+                "fixed-rank models: " + ", ".join(f"`{t}`" for t in matrix["import_layers"])
+                + ". Checked by the round trip of every single-layer case and zoo model above "
+                "(our importer on our export, against MXNet's forward). Rank-N layers "
+                "(specification 4 shape mapping), ML Programs and third-party Core ML models "
+                "are not imported yet."]
     return out
 
 

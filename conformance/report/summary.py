@@ -310,7 +310,10 @@ def coreml_export_matrix(records: list[Record]) -> dict[str, Any]:
                                               if r.get("spec_version")}),
                      "failures": [f"{r['case']}: {r['status']}: {str(r.get('message') or '')[:120]}"
                                   for r in cases if r["status"] != "pass"]})
-    return {"rows": rows, "oracle_defects": sorted(defects)}
+    from serde.coreml.importer.registry import supported_layers
+
+    return {"rows": rows, "oracle_defects": sorted(defects),
+            "import_layers": supported_layers()}
 
 
 def _case_span(case_ids: list[str]) -> str:

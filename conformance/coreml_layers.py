@@ -82,6 +82,8 @@ case("fc_2d_nobias", "FullyConnected", {"data": X2, "w": (4, 6)}, params=("w",),
 case("fc_2d_flatten_false", "FullyConnected", {"data": X2, "w": (4, 6), "b": (4,)},
      params=("w", "b"), num_hidden=4, flatten=False)
 case("flatten", "Flatten", {"data": X4})
+case("embedding", "Embedding", {"data": ((BATCH,), "range:0:10"), "w": (10, 4)}, params=("w",),
+     input_dim=10, output_dim=4)
 case("dropout", "Dropout", {"data": X4}, p=0.5)
 for pool in ("max", "avg", "sum"):
     case(f"pool_{pool}", "Pooling", {"data": X4}, kernel=(2, 2), stride=(2, 2), pool_type=pool)

@@ -147,6 +147,12 @@ def _layer(layer: Any, inputs: list[np.ndarray]) -> np.ndarray:
             out = out + _weights(p.bias).reshape([1] + [int(d) for d in p.shapeBias]
                                                  + [1] * (3 - len(p.shapeBias)))
         return out
+    if kind == "embedding":  # a (1, 1, 1) index per sample -> (outputChannels, 1, 1)
+        table = _weights(p.weights).reshape(int(p.outputChannels), int(p.inputDim))
+        rows = table[:, x.reshape(x.shape[0]).astype(int)].T
+        if p.hasBias:
+            rows = rows + _weights(p.bias)
+        return rows.reshape(x.shape[0], -1, 1, 1)
     if kind == "permute":
         return x.transpose(0, *[int(a) for a in p.axis[1:]])
     raise NotImplementedError(f"layer type {kind} is not in the numpy evaluation")
@@ -187,6 +193,9 @@ def oracle_defects(spec: Any) -> list[str]:
         elif kind == "mvn":
             defects.append("mvn: written with opset-1 attributes, onnxruntime normalises over "
                            "the batch")
+        elif kind == "embedding":
+            defects.append("embedding: gathers with the float indices of its input, which "
+                           "onnxruntime refuses")
         elif kind == "gelu":
             defects.append("gelu: no converter in the oracle")
         elif kind == "resizeBilinear":

@@ -16,7 +16,8 @@ layer evaluated in numpy as ``NeuralNetwork.proto`` documents it): PReLU does no
 onnxruntime, upsample mode BILINEAR is rejected, softmax and l2normalize over (C, H, W) blobs
 reduce over the wrong axes, slice drops the last element (and slices other axes too), strided
 slice is refused; measured here as well: MVN is written with opset-1 attributes, so onnxruntime
-normalises over the batch; GELU and resizeBilinear have no converter; a model output that also
+normalises over the batch; embedding gathers with float indices, which onnxruntime refuses; GELU
+and resizeBilinear have no converter; a model output that also
 feeds another layer is dropped from the outputs.
 """
 from __future__ import annotations

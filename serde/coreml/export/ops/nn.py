@@ -255,3 +255,18 @@ def l2_normalization(node: MxNode, ctx: CoremlContext) -> list[str]:
                      mode="rsqrt", shift=eps, epsilon=1e-30)
     return [ctx.layer("add_elementwise", node.name, node.outputs[0], chw,
                       input_names=[node.inputs[0], norm], mode="MULTIPLY")]
+
+
+@register("Embedding")
+def embedding(node: MxNode, ctx: CoremlContext) -> list[str]:
+    """One index per sample, (N,) -> (N, D): Core ML's embedding reads a (1, 1, 1) blob."""
+    if len(ctx.shape(node.inputs[0])) != 1:
+        raise node.fail("Core ML's fixed-rank embedding takes one index per sample ((N,) "
+                        "indices); sequences of indices have no fixed-rank layout")
+    weight = ctx.weight(node, 1, "weight")  # (input_dim, output_dim)
+    vocab, dim = weight.shape
+    out = ctx.layer("add_embedding", node.name, node.outputs[0], (dim, 1, 1),
+                    input_name=node.inputs[0], W=NO_WEIGHTS_2D, b=None, input_dim=vocab,
+                    output_channels=dim, has_bias=False)
+    fill_floats(ctx.last_layer().embedding.weights, weight.T)  # stored (output, input)
+    return [out]

@@ -225,3 +225,16 @@ def resize_bilinear(layer: Any, ctx: ImportContext) -> list[mx.sym.Symbol]:
     h, w = (int(v) for v in p.targetSize)
     return [mx.sym.contrib.BilinearResize2D(ctx.input(layer), height=h, width=w,
                                             align_corners=True)]
+
+
+@converter("embedding")
+def embedding(layer: Any, ctx: ImportContext) -> list[mx.sym.Symbol]:
+    p = layer.embedding
+    vocab, dim = int(p.inputDim), int(p.outputChannels)
+    table = weights(p.weights, (dim, vocab)).T
+    if p.hasBias:
+        table = table + weights(p.bias, (dim,))
+    weight = ctx.param(layer, "weight", table)
+    indices = mx.sym.reshape(ctx.input(layer), (0,))
+    looked_up = mx.sym.Embedding(indices, weight, input_dim=vocab, output_dim=dim)
+    return [mx.sym.reshape(looked_up, (0, -1, 1, 1))]

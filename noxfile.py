@@ -48,6 +48,7 @@ def conformance(session: nox.Session) -> None:
     # (CPU only: the oracle is onnxruntime on the CPU).
     session.run("python", "-m", "conformance.coreml_layers", env=ENV)
     session.run("python", "-m", "model_zoo_tests.coreml_vision", "--models", "ci", env=ENV)
+    session.run("python", "-m", "conformance.coreml_import", env=ENV)
     session.run("python", "-m", "model_zoo_tests.vision", "--models", "ci", *ctx, env=ENV)
     # GluonCV / GluonNLP: the representative subset, after checking that the committed full
     # run (nox -s model_zoo) is not older than the converters it went through.

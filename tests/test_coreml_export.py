@@ -207,7 +207,7 @@ def test_truncated_model_is_an_error(small_net, tmp_path):
 def test_missing_file_directory_and_non_network_models(tmp_path):
     with pytest.raises(serde.InvalidModelError, match="does not exist"):
         serde.import_model(str(tmp_path / "nope.mlmodel"), input_format="coreml")
-    with pytest.raises(serde.InvalidModelError, match="directory"):
+    with pytest.raises(serde.InvalidModelError, match="not an .mlpackage"):
         serde.import_model(str(tmp_path), input_format="coreml")
     from coremltools.proto import Model_pb2
     spec = Model_pb2.Model()
@@ -245,3 +245,38 @@ def test_image_input_preprocessing_becomes_ops():
     expected = x * 0.5 + np.array([-1.0, -2.0, -3.0], np.float32).reshape(1, 3, 1, 1)
     np.testing.assert_allclose(block(mx.nd.array(x)).asnumpy().reshape(x.shape), expected,
                                rtol=1e-6)
+
+
+# --- third-party ML Programs -------------------------------------------------------------------
+from conformance import coreml_import  # noqa: E402
+
+ML_PROGRAMS = [c for c in coreml_import.cases() if c[0].endswith("@mlprogram")]
+
+
+@pytest.mark.parametrize("case", [c for c in ML_PROGRAMS if c[0].split("@")[0] in (
+    "residual_block", "transformer_encoder", "upsample_bilinear", "audio_conv1d",
+    "deconv_pad_permute")], ids=lambda c: c[0])
+def test_ml_program_fixture_matches_torch(case):
+    record = coreml_import.run_case(*case)
+    assert record["status"] == "pass", record
+    assert record["max_abs_err"] < 1e-4
+
+
+def test_ml_package_without_weights_is_named(tmp_path):
+    import shutil
+
+    source = next(m for name, m, _ in ML_PROGRAMS if name.startswith("plain_cnn"))
+    broken = tmp_path / "broken.mlpackage"
+    shutil.copytree(source, broken)
+    for blob in broken.rglob("weight.bin"):
+        blob.unlink()
+    with pytest.raises(serde.InvalidModelError, match="weights"):
+        serde.import_model(str(broken), input_format="coreml")
+    with pytest.raises(serde.InvalidModelError, match="not an .mlpackage"):
+        serde.import_model(str(tmp_path), input_format="coreml")
+
+
+def test_unsupported_mil_ops_are_listed():
+    source = next(m for name, m, _ in ML_PROGRAMS if name.startswith("gru"))
+    with pytest.raises(serde.UnsupportedOperatorError, match="while_loop"):
+        serde.import_model(str(source), input_format="coreml")

@@ -129,6 +129,9 @@ register_suite(SuiteSpec("gluon_zoo", "GluonCV / GluonNLP zoo: export, onnxrunti
                          "model", "roundtrip", "ratio", "model_zoo_tests.zoo"))
 register_suite(SuiteSpec("coreml_layers", "Core ML single-layer export suite", "op", "export",
                          "fields", "conformance.coreml_layers", format="coreml"))
+register_suite(SuiteSpec("coreml_import", "Core ML import of third-party models (coremltools from "
+                         "PyTorch)", "model", "import", "dict", "conformance.coreml_import",
+                         format="coreml"))
 register_suite(SuiteSpec("coreml_vision", "Vision model zoo export to Core ML", "model",
                          "export", "ratio", "model_zoo_tests.coreml_vision", format="coreml"))
 # Plugged in by registration alone once their result files exist, e.g.:

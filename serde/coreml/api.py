@@ -75,8 +75,8 @@ IMPORT_OUTPUT_FORMATS = ("gluon", "symbolic")
 
 
 def import_coreml(path: Any, output_format: str = "gluon", *, ctx: Any = None) -> Any:
-    """Import a Core ML NeuralNetwork model (``.mlmodel`` path, bytes or spec): a Gluon
-    SymbolBlock taking the model's inputs batch first, or ``(sym, params)``."""
+    """Import a Core ML model — a NeuralNetwork ``.mlmodel`` (path, bytes or spec) or an ML
+    Program ``.mlpackage`` directory: a Gluon SymbolBlock, or ``(sym, params)``."""
     if output_format not in IMPORT_OUTPUT_FORMATS:
         raise InvalidModelError(f"output_format must be one of {IMPORT_OUTPUT_FORMATS}, "
                                 f"not {output_format!r}")
@@ -84,7 +84,13 @@ def import_coreml(path: Any, output_format: str = "gluon", *, ctx: Any = None) -
     from .._import import symbol_block, to_ndarrays
     from .importer.convert import import_spec
 
-    graph = import_spec(path)
+    if isinstance(path, (str, os.PathLike)) and Path(path).is_dir():
+        from .importer.mil import import_program, load_program
+
+        spec, program = load_program(path)
+        graph = import_program(spec, program) if program is not None else import_spec(spec)
+    else:
+        graph = import_spec(path)
     if output_format == "symbolic":
         return graph.sym, to_ndarrays(graph.params, ctx)
     return symbol_block(graph.sym, graph.inputs, graph.params, ctx)

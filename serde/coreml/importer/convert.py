@@ -37,8 +37,8 @@ def load_spec(model: Any) -> Any:
     if isinstance(model, (str, os.PathLike)):
         path = Path(model)
         if path.is_dir():
-            raise InvalidModelError(f"{str(path)!r} is a directory (an .mlpackage?): ML "
-                                    f"Program import is not available yet")
+            raise InvalidModelError(f"{str(path)!r} is a directory: import an .mlpackage "
+                                    f"through serde.import_model")
         if not path.is_file():
             raise InvalidModelError(f"Core ML model file {str(path)!r} does not exist")
         data = path.read_bytes()

@@ -287,3 +287,56 @@ def upsample_bilinear(op: Any, ctx: MilContext) -> list[Any]:
     align = bool(ctx.const(op, "align_corners", False))
     return [mx.sym.contrib.BilinearResize2D(ctx.sym(op, "x"), height=h, width=w,
                                             align_corners=align)]
+
+
+#: MIL stacks LSTM gates as [input, forget, output, cell]; MXNet's RNN as [i, f, cell, o].
+_MIL_TO_MXNET_GATES = (0, 1, 3, 2)
+
+
+def _gates(weight: np.ndarray) -> np.ndarray:
+    chunks = np.split(np.asarray(weight, np.float32), 4, axis=0)
+    return np.concatenate([chunks[k] for k in _MIL_TO_MXNET_GATES], axis=0)
+
+
+@mil_converter("lstm")
+def lstm(op: Any, ctx: MilContext) -> list[Any]:
+    """MIL's LSTM as MXNet's fused RNN op (layout TNC, one layer, one or two directions)."""
+    activations = (ctx.const(op, "recurrent_activation", "sigmoid"),
+                   ctx.const(op, "cell_activation", "tanh"), ctx.const(op, "activation", "tanh"))
+    if activations != ("sigmoid", "tanh", "tanh") or "peephole" in op.inputs or \
+            ctx.const(op, "clip", None) is not None:
+        raise ctx.fail(op, "LSTMs with other activations, peepholes or clipping are not "
+                           "imported")
+    direction = ctx.const(op, "direction", "forward")
+    if direction == "reverse":
+        raise ctx.fail(op, "reverse-only LSTMs are not imported yet")
+    directions = 2 if direction == "bidirectional" else 1
+    hidden = int(op.inputs["weight_hh"].shape[1])
+    batch = int(op.inputs["x"].shape[1])
+    suffixes = ["", "_back"][:directions]
+    weights, biases = [], []
+    for suffix in suffixes:
+        weights += [_gates(ctx.value(op.inputs[f"weight_ih{suffix}"])).ravel(),
+                    _gates(ctx.value(op.inputs[f"weight_hh{suffix}"])).ravel()]
+        bias = op.inputs.get(f"bias{suffix}")
+        b = _gates(ctx.value(bias)) if bias is not None else np.zeros(4 * hidden, np.float32)
+        biases += [b, np.zeros_like(b)]  # MIL's one bias is the sum of MXNet's two
+    name = f"{op.name}_parameters"
+    ctx.params[name] = np.concatenate(weights + biases).astype(np.float32)
+    params = mx.sym.var(name, shape=ctx.params[name].shape)
+
+    def state(key: str) -> mx.sym.Symbol:  # MIL (B, D*H) -> MXNet (D, B, H)
+        value = ctx.sym(op, key) if key in op.inputs else mx.sym.zeros((batch, directions * hidden))
+        return mx.sym.transpose(mx.sym.reshape(value, (batch, directions, hidden)), (1, 0, 2))
+
+    out = mx.sym.RNN(ctx.sym(op, "x"), params, state("initial_h"), state("initial_c"),
+                     state_size=hidden, num_layers=1, mode="lstm",
+                     bidirectional=directions == 2, state_outputs=True)
+    y = out[0]
+    if not ctx.const(op, "output_sequence", False):
+        y = mx.sym.slice_axis(y, axis=0, begin=-1, end=None)
+
+    def final(k: int) -> mx.sym.Symbol:  # MXNet (D, B, H) -> MIL (B, D*H)
+        return mx.sym.reshape(mx.sym.transpose(out[k], (1, 0, 2)), (batch, directions * hidden))
+
+    return [y, final(1), final(2)]

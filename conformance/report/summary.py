@@ -585,6 +585,23 @@ def _headline(results: ResultSet, ctx_info: dict[str, Any], suites_of: Any,
             return {"passed": sum(all(v) for v in by_model.values()), "total": len(by_model)}
         add("Zoo models round-tripped (MXNet → ONNX → MXNet, both output formats)",
             round_tripped)
+    # Core ML: its suites by kind, and the converters registered each way
+    for spec in suites_of("op", "export", "coreml"):
+        add(f"{spec.title}: cases passed (through the oracle, then back through our importer)",
+            lambda ctx, spec=spec: _passed_total(results.get(spec.name, ctx))
+            if ctx == "cpu" else {"text": "CPU only (onnxruntime oracle)"})
+    for spec in suites_of("model", None, "coreml"):
+        verb = {"export": "exported and matching MXNet", "import": "imported and matching"
+                " torch"}.get(spec.direction, "round-tripped")
+
+        def coreml_models(ctx: str, spec: SuiteSpec = spec) -> dict[str, Any]:
+            if ctx != "cpu":
+                return {"text": "CPU only (onnxruntime oracle)"}
+            records = results.get(spec.name, ctx)
+            if not records:
+                return {"text": "not run"}
+            return {"passed": sum(r["status"] == "pass" for r in records), "total": len(records)}
+        add(f"{spec.title}: {verb}", coreml_models)
     rows.append({"label": "ONNX ops with an import converter (default domain, newest opset)",
                  **{ctx: {"passed": sum(1 for v in import_cov.converters.values() if v),
                           "total": sum(1 for op in onnx_ops()

@@ -129,8 +129,8 @@ def split(node: MxNode, ctx: CoremlContext) -> list[str]:
     axis = ctx.axis(node, node.inputs[0], axis_index)
     parts = node.int("num_outputs")
     size = ctx.shape(node.inputs[0])[axis_index]
-    if node.bool("squeeze_axis", False) and size != parts:
-        pass  # squeezing a length-1 axis: the reshape after each part restores MXNet's shape
+    # squeeze_axis drops the split axis from each part: the shape conformance after the
+    # converter (convert._conform) reshapes every part to MXNet's shape
     step = size // parts
     if axis == "C":
         c, h, w = ctx.blob(node.inputs[0])

@@ -14,6 +14,7 @@ import argparse
 import re
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import mxnet as mx
@@ -273,9 +274,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"[{k}/{len(cases)}] {record['status']:<12} {case_.id:<34} "
                   f"{record.get('evaluator', '')} {record.get('max_abs_err', '')} "
                   f"{record.get('message', '')[:200]}", flush=True)
-    path = results_path(SUITE) if args.output is None else args.output
     if args.filter is None or args.output:
-        write_results(records, path if not isinstance(path, str) else __import__("pathlib").Path(path))
+        write_results(records, Path(args.output) if args.output else results_path(SUITE))
     failed = [r for r in records if r["status"] != "pass"]
     print(f"{len(records) - len(failed)}/{len(records)} Core ML single-layer cases pass "
           f"({sum(r.get('evaluator') == 'numpy' for r in records)} by the numpy layer check)")

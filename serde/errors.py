@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 
 class SerdeError(Exception):
@@ -54,6 +55,19 @@ class UnsupportedOperatorError(SerdeError):
     @property
     def ops(self) -> list[str]:
         return sorted({op for op, _ in self.unsupported})
+
+
+def call_converter(fn: Any, *args: Any, node: str, op: str | None,
+                   opset: int | None = None) -> list[Any]:
+    """``list(fn(*args))``: a SerdeError passes; any other error is a converter bug that must
+    still name the node and op, as a ConversionError."""
+    try:
+        return list(fn(*args))
+    except SerdeError:
+        raise
+    except Exception as err:
+        raise ConversionError(f"{type(err).__name__}: {err}", node=node, op=op,
+                              opset=opset) from err
 
 
 def mxnet_message(err: BaseException) -> str:

@@ -286,7 +286,7 @@ def coreml_export_matrix(records: list[Record]) -> dict[str, Any]:
     for record in records:
         by_op[record["op"]].append(record)
     rows, defects = [], Counter()
-    for op in sorted(set(COREML_EXPORT_REGISTRY.ops()) | set(by_op)):
+    for op in sorted(set(COREML_EXPORT_REGISTRY.keys()) | set(by_op)):
         cases = by_op.get(op, [])
         conv = COREML_EXPORT_REGISTRY.lookup(op)
         passed = [r for r in cases if r["status"] == "pass"]

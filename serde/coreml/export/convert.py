@@ -10,9 +10,10 @@ import numpy as np
 
 from ... import __version__
 from ..._graph import MxGraph, MxNode, analyse
-from ...errors import ConversionError, InvalidModelError, SerdeError, UnsupportedOperatorError
+from ..._registry import Registry
+from ...errors import ConversionError, InvalidModelError, UnsupportedOperatorError, call_converter
 from .context import CoremlContext, blob_shape
-from .registry import COREML_EXPORT_REGISTRY, CoremlRegistry
+from .registry import COREML_EXPORT_REGISTRY
 
 log = logging.getLogger(__name__)
 
@@ -20,16 +21,16 @@ log = logging.getLogger(__name__)
 _INPUT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.float16))
 
 
-def _feature_shape(chw: tuple[int, int, int], rank: int) -> tuple[int, ...]:
-    """The declared MultiArray shape: rank-1 ``(C,)`` for vectors, ``(C, H, W)`` otherwise."""
-    return (chw[0],) if rank <= 2 else chw
+def _output_shape(chw: tuple[int, int, int], mx_shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The declared output MultiArray shape: ``(C,)`` for MXNet vectors, else ``(C, H, W)``."""
+    return (chw[0],) if len(mx_shape) <= 2 else chw
 
 
 def symbol_to_coreml(sym: mx.sym.Symbol, arg_params: Mapping[str, Any],
                      aux_params: Mapping[str, Any] | None = None, *, input_shapes: Any = None,
                      input_types: Any = None, model_name: str = "mxnet_model",
                      metadata: Mapping[str, str] | None = None,
-                     registry: CoremlRegistry = COREML_EXPORT_REGISTRY) -> Any:
+                     registry: Registry = COREML_EXPORT_REGISTRY) -> Any:
     """Convert an MXNet Symbol and its parameters to a Core ML NeuralNetwork spec at the lowest
     specification version its layers allow. Core ML's batch axis is always flexible."""
     from coremltools.models import datatypes
@@ -72,17 +73,16 @@ def symbol_to_coreml(sym: mx.sym.Symbol, arg_params: Mapping[str, Any],
         ctx.shapes[name] = tuple(value.shape)
 
     tensor_of = _convert_nodes(mxg, ctx, registry)
-    tensor_of_head = {h: tensor_of[(src, idx)] for (src, idx, *_), h in
-                      zip(mxg.heads, heads, strict=True)}
-    out_dims = []
+    out_dims, mx_shapes = [], {n: mxg.input_shapes[n] for n in mxg.data_names}
     for (src, idx, *_), head in zip(mxg.heads, heads, strict=True):
         tensor = tensor_of[(src, idx)]
         if tensor not in ctx.blobs:
             raise ConversionError(f"output {head!r} is a constant: Core ML outputs are computed "
                                   f"by layers")
+        mx_shapes[head] = ctx.shapes.get(head) or ctx.shapes.get(tensor, ())
         if tensor != head:  # a head that is an input, another head or renamed gets a copy
             ctx.linear(tensor, 1.0, 0.0, f"{head}_identity", out=head)
-        out_dims.append(_feature_shape(ctx.blob(head), len(ctx.shapes.get(head, (0, 0, 0, 0)))))
+        out_dims.append(_output_shape(ctx.blob(head), mx_shapes[head]))
     spec = builder.spec
     from coremltools.proto import FeatureTypes_pb2
 
@@ -100,8 +100,7 @@ def symbol_to_coreml(sym: mx.sym.Symbol, arg_params: Mapping[str, Any],
                                     f"mxnet-serde")
     description.versionString = __version__
     # MXNet's per-sample shapes (Core ML blobs drop the rank): the importer restores them
-    for name in [*mxg.data_names, *heads]:
-        shape = ctx.shapes.get(name) or ctx.shapes.get(tensor_of_head.get(name, ""), ())
+    for name, shape in mx_shapes.items():
         if shape:
             description.userDefined[f"mxnet_shape:{name}"] = ",".join(str(d) for d in shape[1:])
     description.userDefined.update({"source_framework": "mxnet",
@@ -111,7 +110,7 @@ def symbol_to_coreml(sym: mx.sym.Symbol, arg_params: Mapping[str, Any],
     return spec
 
 
-def _convert_nodes(mxg: MxGraph, ctx: CoremlContext, registry: CoremlRegistry
+def _convert_nodes(mxg: MxGraph, ctx: CoremlContext, registry: Registry
                    ) -> dict[tuple[int, int], str]:
     tensor_of: dict[tuple[int, int], str] = {}
     for node_id, node in enumerate(mxg.nodes):
@@ -126,13 +125,7 @@ def _convert_nodes(mxg: MxGraph, ctx: CoremlContext, registry: CoremlRegistry
                          inputs=inputs, outputs=outputs)
         converter = registry.lookup(node["op"])
         assert converter is not None  # checked for every node before converting
-        try:
-            produced = list(converter.fn(mx_node, ctx))
-        except SerdeError:
-            raise
-        except Exception as err:  # a converter bug must still name the node
-            raise ConversionError(f"{type(err).__name__}: {err}", node=node["name"],
-                                  op=node["op"]) from err
+        produced = call_converter(converter.fn, mx_node, ctx, node=node["name"], op=node["op"])
         if len(produced) < len(outputs):
             raise ConversionError(f"converter produced {len(produced)} outputs, MXNet has "
                                   f"{len(outputs)}", node=node["name"], op=node["op"])

@@ -9,7 +9,7 @@ from typing import Any
 import mxnet as mx
 import numpy as np
 
-from ...errors import ConversionError, InvalidModelError, SerdeError, UnsupportedOperatorError
+from ...errors import ConversionError, InvalidModelError, UnsupportedOperatorError, call_converter
 from .context import ImportContext
 from .registry import lookup
 
@@ -144,14 +144,8 @@ def import_spec(model: Any) -> ImportedCoreml:
         shapes_in[feature.name] = (1, *_source_dims(spec, feature.name, chw))
         inputs.append((feature.name, np.float32))
     for layer in network.layers:
-        fn = lookup(layer.WhichOneof("layer"))
-        try:
-            produced = list(fn(layer, ctx))  # type: ignore[misc]
-        except SerdeError:
-            raise
-        except Exception as err:
-            raise ConversionError(f"{type(err).__name__}: {err}", node=layer.name,
-                                  op=layer.WhichOneof("layer")) from err
+        kind = layer.WhichOneof("layer")
+        produced = call_converter(lookup(kind).fn, layer, ctx, node=layer.name, op=kind)  # type: ignore[union-attr]
         for out_name, sym in zip(layer.output, produced, strict=True):
             ctx.symbols[out_name] = sym
             ctx.shapes[out_name] = _static_shape(sym, shapes_in, ctx.params, layer)

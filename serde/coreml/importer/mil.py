@@ -1,12 +1,9 @@
 """Core ML ML Program (``.mlpackage``) -> MXNet Symbol + parameters. coremltools reads the
 package back into a MIL program with numpy weights; each MIL op becomes MXNet ops through the
-converters registered here by MIL op type (``ops/mil_*.py``)."""
+converters of ``registry.MIL_REGISTRY`` (``ops/mil_ops.py``)."""
 from __future__ import annotations
 
-import importlib
 import os
-import pkgutil
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,37 +11,8 @@ from typing import Any
 import mxnet as mx
 import numpy as np
 
-from ...errors import ConversionError, InvalidModelError, SerdeError, UnsupportedOperatorError
-
-MilConverter = Callable[[Any, "MilContext"], Sequence[Any]]
-_MIL_CONVERTERS: dict[str, MilConverter] = {}
-_loaded = False
-
-
-def mil_converter(*op_types: str) -> Callable[[MilConverter], MilConverter]:
-    def register(fn: MilConverter) -> MilConverter:
-        for op_type in op_types:
-            if op_type in _MIL_CONVERTERS:
-                raise ValueError(f"two MIL import converters for {op_type}")
-            _MIL_CONVERTERS[op_type] = fn
-        return fn
-
-    return register
-
-
-def mil_lookup(op_type: str) -> MilConverter | None:
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        package = importlib.import_module(f"{__package__}.ops")
-        for info in pkgutil.iter_modules(package.__path__):
-            importlib.import_module(f"{package.__name__}.{info.name}")
-    return _MIL_CONVERTERS.get(op_type)
-
-
-def supported_mil_ops() -> list[str]:
-    mil_lookup("")
-    return sorted(_MIL_CONVERTERS)
+from ...errors import ConversionError, InvalidModelError, UnsupportedOperatorError, call_converter
+from .registry import MIL_REGISTRY
 
 
 @dataclass
@@ -124,7 +92,8 @@ def import_program(spec: Any, program: Any) -> ImportedProgram:
     if function is None:
         raise InvalidModelError("the ML Program has no main function")
     operations = list(function.operations)
-    unknown = [(op.op_type, op.name) for op in operations if mil_lookup(op.op_type) is None]
+    unknown = [(op.op_type, op.name) for op in operations
+               if MIL_REGISTRY.lookup(op.op_type) is None]
     if unknown:
         raise UnsupportedOperatorError(unknown, opset=None, direction="Core ML (ML Program) -> "
                                        "MXNet", hint="Replace these ops, or export the model "
@@ -135,14 +104,8 @@ def import_program(spec: Any, program: Any) -> ImportedProgram:
         ctx.values[var.name] = mx.sym.var(name)
         inputs.append((name, np.float32))
     for op in operations:
-        fn = mil_lookup(op.op_type)
-        try:
-            produced = list(fn(op, ctx))  # type: ignore[misc]
-        except SerdeError:
-            raise
-        except Exception as err:
-            raise ConversionError(f"{type(err).__name__}: {err}", node=op.name,
-                                  op=op.op_type) from err
+        produced = call_converter(MIL_REGISTRY.lookup(op.op_type).fn, op, ctx,  # type: ignore[union-attr]
+                                  node=op.name, op=op.op_type)
         for var, value in zip(op.outputs, produced, strict=False):
             ctx.values[var.name] = value
     names = [f.name for f in spec.description.output]

@@ -1,48 +1,26 @@
-"""Registry of Core ML -> MXNet converters, keyed by NeuralNetwork layer type (the name of the
-``NeuralNetworkLayer.layer`` oneof field: ``convolution``, ``pooling`` ...). A converter is
-``(layer, ctx) -> list[mx.sym.Symbol]``, the layer's outputs in order."""
+"""Registries of Core ML -> MXNet converters, both filled from ``importer/ops``:
+- ``LAYER_REGISTRY`` by NeuralNetwork layer type (the ``NeuralNetworkLayer.layer`` oneof
+  field: ``convolution``, ``pooling`` ...), converters ``(layer, ctx) -> [Symbol, ...]``;
+- ``MIL_REGISTRY`` by ML Program op type (``conv``, ``linear`` ...), converters
+  ``(op, ctx) -> [Symbol or numpy value, ...]``.
+Each returns the outputs in order."""
 from __future__ import annotations
 
-import importlib
-import pkgutil
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from ..._registry import Converter, Registry
 
-if TYPE_CHECKING:
-    import mxnet as mx
-
-    from .context import ImportContext
-
-Converter = Callable[[Any, "ImportContext"], Sequence["mx.sym.Symbol"]]
-_CONVERTERS: dict[str, Converter] = {}
-_loaded = False
-
-
-def converter(*layer_types: str) -> Callable[[Converter], Converter]:
-    def register(fn: Converter) -> Converter:
-        for layer_type in layer_types:
-            if layer_type in _CONVERTERS:
-                raise ValueError(f"two Core ML import converters for {layer_type}")
-            _CONVERTERS[layer_type] = fn
-        return fn
-
-    return register
-
-
-def _load() -> None:
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        package = importlib.import_module(f"{__package__}.ops")
-        for info in pkgutil.iter_modules(package.__path__):
-            importlib.import_module(f"{package.__name__}.{info.name}")
+LAYER_REGISTRY = Registry("serde.coreml.importer.ops")
+MIL_REGISTRY = Registry("serde.coreml.importer.ops")
+converter = LAYER_REGISTRY.register
+mil_converter = MIL_REGISTRY.register
 
 
 def lookup(layer_type: str) -> Converter | None:
-    _load()
-    return _CONVERTERS.get(layer_type)
+    return LAYER_REGISTRY.lookup(layer_type)
 
 
 def supported_layers() -> list[str]:
-    _load()
-    return sorted(_CONVERTERS)
+    return LAYER_REGISTRY.keys()
+
+
+def supported_mil_ops() -> list[str]:
+    return MIL_REGISTRY.keys()

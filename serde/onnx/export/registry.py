@@ -6,11 +6,11 @@ The registry is the single source of truth for export coverage.
 """
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from ..._registry import import_submodules
 
 if TYPE_CHECKING:
     from .context import ExportContext, MxNode
@@ -62,9 +62,7 @@ class ExportRegistry:
     def _load(self) -> None:
         if not self._loaded:
             self._loaded = True
-            package = importlib.import_module(self._ops_package)
-            for info in pkgutil.iter_modules(package.__path__):
-                importlib.import_module(f"{self._ops_package}.{info.name}")
+            import_submodules(self._ops_package)
 
     def lookup(self, op: str, opset: int) -> ExportConverter | None:
         self._load()

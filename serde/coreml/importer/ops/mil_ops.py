@@ -7,7 +7,8 @@ from typing import Any
 import mxnet as mx
 import numpy as np
 
-from ..mil import MilContext, mil_converter
+from ..mil import MilContext
+from ..registry import mil_converter
 
 _LOWEST = float(np.finfo(np.float32).min)
 

@@ -202,13 +202,19 @@ def _coreml_export_section(summary: dict[str, Any]) -> list[str]:
         out += ["", "Oracle defects met by these cases (checked by the numpy layer check "
                 "instead):", ""] + [f"- {d}" for d in matrix["oracle_defects"]]
     if matrix.get("import_layers"):
-        out += ["", "### Import: Core ML layer → MXNet", "",
-                "NeuralNetwork layer types with a converter (`serde/coreml/importer/ops`), "
-                "fixed-rank models: " + ", ".join(f"`{t}`" for t in matrix["import_layers"])
-                + ". Checked by the round trip of every single-layer case and zoo model above "
-                "(our importer on our export, against MXNet's forward). Rank-N layers "
-                "(specification 4 shape mapping), ML Programs and third-party Core ML models "
-                "are not imported yet."]
+        def names(key: str) -> str:
+            return ", ".join(f"`{t}`" for t in matrix.get(key) or []) or "none"
+
+        out += ["", "### Import: Core ML layer / MIL op → MXNet", "",
+                "Converters of `serde/coreml/importer/ops`. NeuralNetwork layers, every "
+                "specification: " + names("import_layers") + ". In rank-N models "
+                "(specification 4 on) the old layers read a blob's last three axes as "
+                "(C, H, W), and these rank-N layers convert too: " + names("import_nd_layers")
+                + ". ML Program (MIL) ops: " + names("import_mil_ops") + ". Checked by the "
+                "round trip of every single-layer case and zoo model above (our importer on "
+                "our export, against MXNet's forward) and by the third-party fixtures of the "
+                "Core ML import suite (coremltools' own converter on PyTorch modules, against "
+                "PyTorch's outputs).", ""]
     return out
 
 

@@ -310,10 +310,12 @@ def coreml_export_matrix(records: list[Record]) -> dict[str, Any]:
                                               if r.get("spec_version")}),
                      "failures": [f"{r['case']}: {r['status']}: {str(r.get('message') or '')[:120]}"
                                   for r in cases if r["status"] != "pass"]})
-    from serde.coreml.importer.registry import supported_layers
+    from serde.coreml.importer.registry import ND_REGISTRY, supported_layers, supported_mil_ops
 
     return {"rows": rows, "oracle_defects": sorted(defects),
-            "import_layers": supported_layers()}
+            "import_layers": supported_layers(),
+            "import_nd_layers": sorted(set(ND_REGISTRY.keys()) - set(supported_layers())),
+            "import_mil_ops": supported_mil_ops()}
 
 
 def _case_span(case_ids: list[str]) -> str:

@@ -11,7 +11,7 @@ import numpy as np
 
 from ...errors import ConversionError, InvalidModelError, UnsupportedOperatorError, call_converter
 from .context import ImportContext
-from .registry import lookup
+from .registry import LAYER_REGISTRY, ND_REGISTRY, lookup
 
 #: Model types that are neural networks (a classifier/regressor wraps one with labels).
 _NETWORK_TYPES = ("neuralNetwork", "neuralNetworkClassifier", "neuralNetworkRegressor")
@@ -91,8 +91,8 @@ def _input_shape(feature: Any) -> tuple[int, int, int]:
         return tuple(dims)  # type: ignore[return-value]
     if len(dims) == 5:  # [Seq, Batch, C, H, W]
         return tuple(dims[2:])  # type: ignore[return-value]
-    raise InvalidModelError(f"input {feature.name!r} has shape {dims}: rank-N inputs "
-                            f"(specification 4 shape mapping) are not imported yet")
+    raise InvalidModelError(f"input {feature.name!r} has shape {dims}: under the rank-5 "
+                            f"input mapping an input has rank 1, 3 or 5")
 
 
 def _preprocess(network: Any, feature: Any, x: mx.sym.Symbol, ctx: ImportContext
@@ -118,19 +118,31 @@ def _preprocess(network: Any, feature: Any, x: mx.sym.Symbol, ctx: ImportContext
     return x
 
 
+def _needs_rank_n(network: Any) -> bool:
+    """Whether the model needs the rank-N walk: an exact (rank-N) input shape mapping, or a
+    layer only the rank-N walk converts (the specification 4 layers)."""
+    if network.arrayInputShapeMapping or network.imageInputShapeMapping:
+        return True
+    return any(LAYER_REGISTRY.lookup(layer.WhichOneof("layer") or "") is None
+               and ND_REGISTRY.lookup(layer.WhichOneof("layer") or "") is not None
+               for layer in network.layers)
+
+
 def import_spec(model: Any) -> ImportedCoreml:
     spec = load_spec(model)
     network = _network(spec)
-    if network.arrayInputShapeMapping or network.imageInputShapeMapping:
-        raise InvalidModelError("rank-N shape mapping (specification 4) is not imported yet")
+    rank_n = _needs_rank_n(network)
     unknown = [(layer.WhichOneof("layer") or "unset", layer.name) for layer in network.layers
-               if lookup(layer.WhichOneof("layer") or "") is None]
+               if lookup(layer.WhichOneof("layer") or "") is None
+               and not (rank_n and ND_REGISTRY.lookup(layer.WhichOneof("layer") or ""))]
     if unknown:
         raise UnsupportedOperatorError(unknown, opset=None, direction="Core ML -> MXNet",
                                        hint="Replace these layers, or export the model from "
                                             "its source framework to ONNX instead.")
+    if rank_n:
+        return _import_rank_n(spec, network)
     ctx = ImportContext()
-    shapes_in, inputs = {}, []
+    inputs = []
     for feature in spec.description.input:
         chw = _input_shape(feature)
         data = mx.sym.var(feature.name)
@@ -141,14 +153,14 @@ def import_spec(model: Any) -> ImportedCoreml:
             x = _preprocess(network, feature, x, ctx)
         ctx.symbols[feature.name] = x
         ctx.shapes[feature.name] = chw
-        shapes_in[feature.name] = (1, *_source_dims(spec, feature.name, chw))
+        ctx.sources[feature.name] = (1, *_source_dims(spec, feature.name, chw))
         inputs.append((feature.name, np.float32))
     for layer in network.layers:
         kind = layer.WhichOneof("layer")
         produced = call_converter(lookup(kind).fn, layer, ctx, node=layer.name, op=kind)  # type: ignore[union-attr]
         for out_name, sym in zip(layer.output, produced, strict=True):
             ctx.symbols[out_name] = sym
-            ctx.shapes[out_name] = _static_shape(sym, shapes_in, ctx.params, layer)
+            ctx.shapes[out_name] = _fixed_rank_shape(ctx.infer(sym, layer), layer)
     outputs = []
     for feature in spec.description.output:
         if feature.name not in ctx.symbols:
@@ -176,18 +188,99 @@ def _source_dims(spec: Any, name: str, declared: Any) -> tuple[int, ...]:
     return tuple(int(d) for d in declared)
 
 
-def _static_shape(sym: mx.sym.Symbol, shapes_in: dict[str, tuple[int, ...]],
-                  params: dict[str, np.ndarray], layer: Any) -> tuple[int, int, int]:
-    known = {**shapes_in, **{k: v.shape for k, v in params.items()}}
-    names = set(sym.list_inputs())
-    try:
-        _, out, _ = sym.infer_shape_partial(**{k: v for k, v in known.items() if k in names})
-    except mx.base.MXNetError as err:
-        raise ConversionError(f"the layer does not fit its input shapes: {err}",
-                              node=layer.name, op=layer.WhichOneof("layer")) from err
-    shape = tuple(int(d) for d in out[0])
+def _fixed_rank_shape(shape: tuple[int, ...], layer: Any) -> tuple[int, int, int]:
     if len(shape) != 4:
         raise ConversionError(f"made a rank-{len(shape)} tensor where Core ML's fixed-rank "
                               f"layers hold rank 5", node=layer.name,
                               op=layer.WhichOneof("layer"))
     return shape[1:]  # type: ignore[return-value]
+
+
+# -- the rank-N walk (specification 4 on) -------------------------------------------------
+
+def _rank_n_input(network: Any, feature: Any) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """An input's MXNet shape (what the caller passes, batch 1 where Core ML has none) and its
+    blob's shape as the layers see it, by the network's input shape mapping."""
+    kind = feature.type.WhichOneof("Type")
+    if kind == "imageType":
+        chw = _input_shape(feature)
+        blob = (1, *chw) if network.imageInputShapeMapping == 1 else (1, 1, *chw)  # RANK4
+        return (1, *chw), blob
+    if kind != "multiArrayType":
+        raise InvalidModelError(f"input {feature.name!r} is a {kind}; MXNet imports "
+                                f"multi-array and image inputs")
+    array = feature.type.multiArrayType
+    dims = tuple(int(d) for d in array.shape) or tuple(
+        int(r.lowerBound) for r in array.shapeRange.sizeRanges)
+    if not dims:
+        raise InvalidModelError(f"input {feature.name!r} declares no shape")
+    if network.arrayInputShapeMapping == 1:  # EXACT_ARRAY_MAPPING: the blob is the array
+        return dims, dims
+    chw = _input_shape(feature)  # RANK5_ARRAY_MAPPING: [Seq, Batch, C, H, W]
+    return (1, *dims), (1, 1, *chw)
+
+
+def on_trailing_axes(fn: Any, layer: Any, ctx: ImportContext) -> list[mx.sym.Symbol]:
+    """An old (fixed-rank) layer in the rank-N walk. Core ML reads a blob's last three axes as
+    (C, H, W) and the ones before as batch, so its fixed-rank converter runs on the inputs
+    folded to (N, C, H, W) and its outputs are unfolded to the input's leading axes."""
+    first = ctx.shapes[layer.input[0]] if layer.input else ()
+    lead, rank = first[:-3], len(first)
+    saved: dict[str, tuple[mx.sym.Symbol, tuple[int, ...]]] = {}
+    for name in dict.fromkeys(layer.input):
+        shape = ctx.shapes[name]
+        if shape[:-3] != lead:
+            raise ctx.fail(layer, f"inputs of shapes {first} and {shape} differ before their "
+                                  f"last three axes")
+        chw = (1,) * (3 - len(shape)) + tuple(shape[-3:])
+        saved[name] = (ctx.symbols[name], shape)
+        ctx.symbols[name] = mx.sym.reshape(ctx.symbols[name], (-1, *chw))
+        ctx.shapes[name] = chw
+    try:
+        produced = fn(layer, ctx)
+    finally:
+        for name, (sym, shape) in saved.items():
+            ctx.symbols[name], ctx.shapes[name] = sym, shape
+    keep = min(rank, 3) if rank else 3
+    return [mx.sym.reshape(sym, (*lead, *ctx.infer(sym, layer)[1:][3 - keep:]))
+            for sym in produced]
+
+
+def _import_rank_n(spec: Any, network: Any) -> ImportedCoreml:
+    ctx = ImportContext(rank_n=True)
+    inputs = []
+    for feature in spec.description.input:
+        source, blob = _rank_n_input(network, feature)
+        x = mx.sym.var(feature.name)
+        if feature.type.WhichOneof("Type") == "imageType":
+            x = _preprocess(network, feature, mx.sym.reshape(x, (-1, *source[1:])), ctx)
+        if blob != source:  # a rank-5 mapped input: batch-first onto [1, Batch, C, H, W]
+            x = mx.sym.reshape(x, (1, -1, *blob[2:]))
+        ctx.symbols[feature.name] = x
+        ctx.sources[feature.name] = source
+        ctx.shapes[feature.name] = blob
+        inputs.append((feature.name, np.float32))
+    for layer in network.layers:
+        kind = layer.WhichOneof("layer")
+        nd = ND_REGISTRY.lookup(kind)
+        if nd is not None:
+            produced = call_converter(nd.fn, layer, ctx, node=layer.name, op=kind)
+        else:
+            produced = call_converter(on_trailing_axes, lookup(kind).fn, layer, ctx,  # type: ignore[union-attr]
+                                      node=layer.name, op=kind)
+        for out_name, sym in zip(layer.output, produced, strict=True):
+            ctx.symbols[out_name] = sym
+            ctx.shapes[out_name] = ctx.infer(sym, layer)
+    outputs = []
+    for feature in spec.description.output:
+        if feature.name not in ctx.symbols:
+            raise InvalidModelError(f"output {feature.name!r} is made by no layer")
+        sym, have = ctx.symbols[feature.name], ctx.shapes[feature.name]
+        dims = _source_dims(spec, feature.name, list(feature.type.multiArrayType.shape)
+                            if feature.type.WhichOneof("Type") == "multiArrayType" else [])
+        if dims and tuple(dims) != have and int(np.prod(have)) % max(int(np.prod(dims)), 1) == 0:
+            # a rank-5 mapped blob [1, Batch, C, 1, 1] as the declared (C,) per sample
+            sym = mx.sym.reshape(sym, (-1, *dims))
+        outputs.append(mx.sym.identity(sym, name=feature.name))
+    group = outputs[0] if len(outputs) == 1 else mx.sym.Group(outputs)
+    return ImportedCoreml(group, ctx.params, inputs, [f.name for f in spec.description.output])

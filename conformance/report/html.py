@@ -11,12 +11,12 @@ from .markdown import (
     GENERATED,
     IMPORT_LEGEND,
     SYMBOLS,
-    ZOO_HEADER,
     case_list,
     fmt_err,
     fmt_value,
     run_line,
-    zoo_row,
+    zoo_cells,
+    zoo_header,
 )
 from .summary import EXPANDED, FAIL, NONE, PARTIAL, PASS, UNDEFINED, UNTESTED
 
@@ -197,14 +197,14 @@ def _zoo(summary: dict[str, Any]) -> str:
     for zoo in summary["zoo"]:
         rows = []
         for r in zoo["rows"]:
-            row = zoo_row(r)
+            row = zoo_cells(zoo, r)
             cls = "ok" if r["outcome"] == "pass" else "bad"
             title = escape(r["message"], quote=True)
             row[0] = (f'<span class="{cls}" title="{title}">{escape(str(row[0]))}</span>', "")
             rows.append(row)
         out.append(f"<h3>{escape(zoo['title'])} ({escape(zoo['suite'])}, "
                    f"{zoo['ctx'].upper()})</h3>"
-                   + _table(ZOO_HEADER, rows, numeric={4, 8, 9, 10, 11, 12}))
+                   + _table(zoo_header(zoo), rows, numeric={4, 8, 9, 10, 11, 12, 14, 15, 16}))
     return "".join(out) or "<p>No model-zoo results.</p>"
 
 

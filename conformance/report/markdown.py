@@ -285,6 +285,28 @@ def zoo_row(r: dict[str, Any]) -> list[Any]:
             fmt_latency(r)]
 
 
+COREML_ZOO_HEADER = ["Core ML (evaluator)", "Core ML ratio", "Core ML export s",
+                     "Core ML round trip error"]
+
+
+def zoo_header(zoo: dict[str, Any]) -> list[str]:
+    return ZOO_HEADER + (COREML_ZOO_HEADER if zoo.get("coreml_columns") else [])
+
+
+def zoo_cells(zoo: dict[str, Any], r: dict[str, Any]) -> list[Any]:
+    """A zoo row, with the same model's Core ML export beside it where the table has one."""
+    cells = zoo_row(r)
+    if zoo.get("coreml_columns"):
+        c = r.get("coreml")
+        if c is None:
+            cells += ["not run", "—", "—", "—"]
+        else:
+            cells += [f"{c['status']} ({c['evaluator'] or '—'})",
+                      "—" if c["tolerance_ratio"] is None else f"{c['tolerance_ratio']:.3f}",
+                      fmt_seconds(c["export_seconds"]), fmt_err(c["roundtrip_max_abs_err"])]
+    return cells
+
+
 def _zoo_section(summary: dict[str, Any]) -> list[str]:
     out = ["## Model zoo", "",
            "One row per model and opset. *limitation* = unsupported, *failure* = wrong result "
@@ -296,7 +318,7 @@ def _zoo_section(summary: dict[str, Any]) -> list[str]:
         out += table(["family", "models", "pass", "limitation", "failure"],
                      [[f["family"], f["models"], f["pass"], f["limitation"], f["failure"]]
                       for f in families]) + [""]
-        out += table(ZOO_HEADER, [zoo_row(r) for r in zoo["rows"]])
+        out += table(zoo_header(zoo), [zoo_cells(zoo, r) for r in zoo["rows"]])
         failures = [r for r in zoo["rows"] if r["status"] != "pass" and r["message"]]
         if failures:
             out += ["", *[f"- `{r['case']}`: {r['message']}" for r in failures]]

@@ -387,6 +387,24 @@ def zoo_rows(spec: SuiteSpec, ctx: str, records: list[Record]) -> list[dict[str,
     return rows
 
 
+def _add_coreml_columns(zoo: list[dict[str, Any]], results: ResultSet) -> None:
+    """The vision zoo's Core ML results (same models, same context) beside its ONNX ones."""
+    for table in zoo:
+        if table["suite"] != "vision_zoo":
+            continue
+        coreml = {r.get("model"): r for r in results.get("coreml_vision", table["ctx"])}
+        if not coreml:
+            continue
+        table["coreml_columns"] = True
+        for row in table["rows"]:
+            r = coreml.get(row["model"])
+            row["coreml"] = None if r is None else {
+                "status": r["status"], "tolerance_ratio": _finite(r.get("tolerance_ratio")),
+                "evaluator": r.get("evaluator"),
+                "export_seconds": _finite(r.get("export_seconds")),
+                "roundtrip_max_abs_err": _finite(r.get("roundtrip_max_abs_err"))}
+
+
 def family_counts(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per family: models, and how many pass every case, are limitations, or fail."""
     outcomes: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
@@ -477,6 +495,7 @@ def build_summary(results: ResultSet, history: list[dict[str, Any]],
            if (s.name, ctx) in results.records]
     coreml_records = [r for s in suites_of("op", "export", "coreml")
                       for r in results.get(s.name, "cpu")]
+    _add_coreml_columns(zoo, results)
 
     return {
         "date": date, "versions": versions, "ctx": ctx_info, "suites": suites,

@@ -11,6 +11,7 @@ from . import (  # noqa: F401
     recurrent,
     reduce,
     resize,
+    roi,
     sampling,
     spectral,
     tensor,

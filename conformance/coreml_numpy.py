@@ -1,10 +1,12 @@
 """A numpy evaluation of Core ML NeuralNetwork layers as Apple's ``NeuralNetwork.proto``
 documents them, for the layers where the ONNX project's Core ML converter (our oracle, see
 ``coreml_oracle``) is wrong: PReLU, bilinear upsampling, softmax and L2 normalisation over
-(C, H, W) blobs, slices. Only those layers and the ones our single-layer cases place around
-them are evaluated; anything else raises, so a spec is never half-evaluated.
+(C, H, W) blobs, slices, recurrent layers on the sequence axis ... Only those layers and the
+ones our single-layer cases place around them are evaluated; anything else raises, so a spec
+is never half-evaluated.
 
-Blobs are ``(N, C, H, W)`` arrays (Core ML's rank-5 ``[Seq, Batch, C, H, W]`` with Seq = 1).
+Blobs are ``(N, C, H, W)`` arrays (Core ML's rank-5 ``[Seq, Batch, C, H, W]`` with Seq = 1),
+or ``(Seq, N, C, H, W)`` arrays once a permute puts a sequence on Seq.
 """
 from __future__ import annotations
 
@@ -97,6 +99,63 @@ def _slice(p: Any, x: np.ndarray) -> np.ndarray:
     return x[tuple(index)]
 
 
+def _pointwise(p: Any) -> bool:
+    return (list(p.kernelSize) == [1, 1] and set(p.stride) <= {1} and p.nGroups <= 1
+            and not p.isDeconvolution and not p.WhichOneof("ConvolutionPaddingType") == "same"
+            and not any(b.startEdgeSize or b.endEdgeSize
+                        for b in p.valid.paddingAmounts.borderAmounts))
+
+
+def _sigmoid(v: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-v))
+
+
+def _lstm_pass(w: Any, x: np.ndarray, hidden: int, reverse: bool) -> np.ndarray:
+    """NeuralNetwork.proto's LSTM over x (T, B, C), zero initial states, default activations:
+    i, f, o = sigmoid(W x + R h + b), z = tanh(...), c = f c + i z, h = o tanh(c)."""
+    def gate(name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        wx = _weights(getattr(w, f"{name}WeightMatrix")).reshape(hidden, -1)
+        wh = _weights(getattr(w, f"{name}RecursionMatrix")).reshape(hidden, hidden)
+        b = getattr(w, f"{name}BiasVector")
+        return wx, wh, _weights(b) if len(b.floatValue) else np.zeros(hidden)
+
+    gates = {g: gate(g) for g in ("inputGate", "forgetGate", "outputGate", "blockInput")}
+    h = np.zeros((x.shape[1], hidden))
+    c = np.zeros_like(h)
+    out = np.zeros((x.shape[0], x.shape[1], hidden))
+    for t in (range(len(x))[::-1] if reverse else range(len(x))):
+        pre = {g: x[t] @ wx.T + h @ wh.T + b for g, (wx, wh, b) in gates.items()}
+        c = _sigmoid(pre["forgetGate"]) * c + _sigmoid(pre["inputGate"]) * np.tanh(
+            pre["blockInput"])
+        h = _sigmoid(pre["outputGate"]) * np.tanh(c)
+        out[t] = h
+    return out
+
+
+def _recurrent(kind: str, p: Any, x: np.ndarray) -> np.ndarray:
+    """A recurrent layer on [Seq, Batch, C, 1, 1] (a 4-D array is one step)."""
+    seq = x[None] if x.ndim == 4 else x
+    steps = seq[:, :, :, 0, 0]
+    hidden = int(p.outputVectorSize)
+    if kind == "simpleRecurrent":
+        wx = _weights(p.weightMatrix).reshape(hidden, -1)
+        wh = _weights(p.recursionMatrix).reshape(hidden, hidden)
+        b = _weights(p.biasVector) if p.hasBiasVector else np.zeros(hidden)
+        act = {"tanh": np.tanh, "ReLU": lambda v: np.maximum(v, 0)}[
+            p.activation.WhichOneof("NonlinearityType")]
+        h, out = np.zeros((steps.shape[1], hidden)), []
+        for t in range(len(steps)):
+            h = act(steps[t] @ wx.T + h @ wh.T + b)
+            out.append(h)
+        y = np.stack(out)
+    elif kind == "uniDirectionalLSTM":
+        y = _lstm_pass(p.weightParams, steps, hidden, bool(p.reverseInput))
+    else:
+        y = np.concatenate([_lstm_pass(p.weightParams[0], steps, hidden, False),
+                            _lstm_pass(p.weightParams[1], steps, hidden, True)], axis=-1)
+    return y[:, :, :, None, None]
+
+
 def _layer(layer: Any, inputs: list[np.ndarray]) -> np.ndarray:
     kind = layer.WhichOneof("layer")
     p = getattr(layer, kind)
@@ -153,8 +212,21 @@ def _layer(layer: Any, inputs: list[np.ndarray]) -> np.ndarray:
         if p.hasBias:
             rows = rows + _weights(p.bias)
         return rows.reshape(x.shape[0], -1, 1, 1)
-    if kind == "permute":
-        return x.transpose(0, *[int(a) for a in p.axis[1:]])
+    if kind == "permute":  # axes (Seq, C, H, W); a 4-D array is a blob with Seq = 1
+        full = x[None] if x.ndim == 4 else x  # [Seq, Batch, C, H, W]
+        order = [(0, 2, 3, 4)[int(a)] for a in p.axis]
+        out = full.transpose(order[0], 1, *order[1:])
+        return out[0] if out.shape[0] == 1 else out
+    if kind in ("uniDirectionalLSTM", "biDirectionalLSTM", "simpleRecurrent"):
+        return _recurrent(kind, p, x)
+    if kind == "innerProduct":  # (N, C_in, 1, 1) -> (N, C_out, 1, 1)
+        w = _weights(p.weights).reshape(int(p.outputChannels), int(p.inputChannels))
+        out = x.reshape(x.shape[0], -1) @ w.T + (_weights(p.bias) if p.hasBias else 0)
+        return out.reshape(x.shape[0], -1, 1, 1)
+    if kind == "convolution" and _pointwise(p):  # a 1x1 convolution: a product over C
+        w = _weights(p.weights).reshape(int(p.outputChannels), int(p.kernelChannels))
+        out = np.einsum("oc,nchw->nohw", w, x)
+        return out + (_weights(p.bias).reshape(1, -1, 1, 1) if p.hasBias else 0)
     raise NotImplementedError(f"layer type {kind} is not in the numpy evaluation")
 
 
@@ -200,6 +272,11 @@ def oracle_defects(spec: Any) -> list[str]:
             defects.append("gelu: no converter in the oracle")
         elif kind == "resizeBilinear":
             defects.append("resizeBilinear: no shape calculator in the oracle")
+        elif kind in ("uniDirectionalLSTM", "biDirectionalLSTM", "simpleRecurrent"):
+            defects.append("recurrent layers: the oracle reads Core ML's sequence axis as "
+                           "ONNX's batch (one sequence of length N)")
+        elif kind == "permute" and int(layer.permute.axis[0]) != 0:
+            defects.append("permute onto the sequence axis: the oracle has no sequence axis")
         shapes.update({out: _out_dims(layer, spatial) for out in layer.output})
     return sorted(set(defects))
 

@@ -280,3 +280,61 @@ def test_unsupported_mil_ops_are_listed():
     source = next(m for name, m, _ in ML_PROGRAMS if name.startswith("gru"))
     with pytest.raises(serde.UnsupportedOperatorError, match="while_loop"):
         serde.import_model(str(source), input_format="coreml")
+
+
+# --- recurrent ---------------------------------------------------------------------------------
+class _Tagger(mx.gluon.HybridBlock):
+    """A sequence tagger as Gluon users write one: LSTM (layout NTC) + per-step Dense."""
+
+    def __init__(self, mode: str = "lstm", **kwargs):
+        super().__init__()
+        cls = {"lstm": mx.gluon.rnn.LSTM, "gru": mx.gluon.rnn.GRU}[mode]
+        self.rnn = cls(6, input_size=4, layout="NTC", **kwargs)
+        self.out = mx.gluon.nn.Dense(3, flatten=False, in_units=6 * (
+            2 if kwargs.get("bidirectional") else 1))
+
+    def hybrid_forward(self, F, x):
+        return self.out(self.rnn(x))
+
+
+def test_gluon_lstm_tagger_matches_mxnet_by_the_layer_check_and_round_trip(tmp_path):
+    from conformance.coreml_numpy import oracle_defects, run_numpy
+
+    mx.random.seed(3)
+    net = _Tagger(num_layers=2, bidirectional=True)
+    net.initialize(mx.init.Uniform(0.5))
+    net.hybridize()
+    x = np.random.default_rng(3).normal(size=(2, 7, 4)).astype(np.float32)
+    expected = net(mx.nd.array(x)).asnumpy()
+    path = serde.export_model(net, output_format="coreml", filename_prefix=str(tmp_path / "tag"),
+                              input_shapes=[x.shape])
+    spec = serde.to_coreml(net, input_shapes=[x.shape])
+    kinds = [layer.WhichOneof("layer") for layer in spec.neuralNetwork.layers]
+    assert kinds.count("biDirectionalLSTM") == 2 and spec.specificationVersion == 1
+    assert any("recurrent" in d for d in oracle_defects(spec))
+    (got,) = run_numpy(spec, {spec.description.input[0].name: x}).values()
+    np.testing.assert_allclose(got.reshape(expected.shape), expected, rtol=1e-4, atol=1e-5)
+    back = serde.import_model(path, input_format="coreml")
+    np.testing.assert_allclose(back(mx.nd.array(x)).asnumpy().reshape(expected.shape), expected,
+                               rtol=1e-5, atol=1e-6)
+    # the batch stays free: batch 5 through the same imported block
+    x5 = np.random.default_rng(4).normal(size=(5, 7, 4)).astype(np.float32)
+    np.testing.assert_allclose(back(mx.nd.array(x5)).asnumpy().reshape(5, 7, 3),
+                               net(mx.nd.array(x5)).asnumpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_recurrent_models_core_ml_cannot_hold_are_named(tmp_path):
+    gru = _Tagger("gru")
+    gru.initialize()
+    gru.hybridize()
+    gru(mx.nd.ones((2, 5, 4)))
+    with pytest.raises(serde.ConversionError, match="gru.*reset gate"):
+        serde.export_model(gru, output_format="coreml", filename_prefix=str(tmp_path / "g"),
+                           input_shapes=[(2, 5, 4)])
+    assert not list(tmp_path.iterdir())
+    data = mx.sym.var("data")  # a (T, N, C) input: Core ML's batch axis is not the sequence
+    lstm = mx.sym.RNN(data, mx.sym.var("p"), mx.sym.zeros((1, 2, 3)), mx.sym.zeros((1, 2, 3)),
+                      state_size=3, num_layers=1, mode="lstm")
+    with pytest.raises(serde.ConversionError, match="layout='NTC'"):
+        serde.to_coreml(lstm, ({"p": mx.nd.ones((4 * 3 * (4 + 3 + 2),))}, {}),
+                        input_shapes={"data": (5, 2, 4)})

@@ -5,6 +5,11 @@ Core ML's fixed-rank layers (specification 1, iOS 11) work on rank-5 blobs ``[Se
 H, W]``; batch-first MXNet tensors map onto them by ``blob_shape``: ``(N, C, H, W)`` is
 ``(C, H, W)``, ``(N, C)`` is ``(C, 1, 1)`` and ``(N, A, B)`` is ``(A, 1, B)`` (a 1-D
 convolution's ``(N, C, W)``), always with the batch on Core ML's batch axis.
+
+Recurrent layers read sequences on Core ML's sequence axis, ``[T, Batch, C, 1, 1]``: the
+``(T, N, C)`` tensor MXNet's RNN op takes (a batch-first ``(N, T, C)`` with axes 0 and 1
+swapped, as Gluon's ``layout="NTC"`` layers do) is such a *sequence-major* blob, with
+``(C, 1, 1)`` in ``blobs`` and T in ``sequence_major``; only ``SEQUENCE_OPS`` read one.
 """
 from __future__ import annotations
 
@@ -16,7 +21,10 @@ import numpy as np
 from ..._graph import MxNode
 from ...errors import ConversionError
 
-__all__ = ["CoremlContext", "MxNode", "blob_shape", "AXIS_NAMES"]
+__all__ = ["CoremlContext", "MxNode", "blob_shape", "AXIS_NAMES", "SEQUENCE_OPS"]
+
+#: MXNet ops that read sequence-major (T, N, C) blobs.
+SEQUENCE_OPS = frozenset({"RNN", "SwapAxis", "swapaxes", "Dropout"})
 
 #: The Core ML axis that holds MXNet axis k of a batch-first tensor, by MXNet rank.
 AXIS_NAMES: dict[int, tuple[str | None, ...]] = {
@@ -46,6 +54,7 @@ class CoremlContext:
     dtypes: dict[str, np.dtype] = field(default_factory=dict)
     constants: dict[str, np.ndarray] = field(default_factory=dict)
     blobs: dict[str, tuple[int, int, int]] = field(default_factory=dict)  # Core ML (C, H, W)
+    sequence_major: dict[str, int] = field(default_factory=dict)  # blob -> its length T
     spec_version: int = 1  # the lowest Core ML specification the layers need
     _used_names: set[str] = field(default_factory=set)
 

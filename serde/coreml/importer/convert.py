@@ -120,7 +120,8 @@ def _preprocess(network: Any, feature: Any, x: mx.sym.Symbol, ctx: ImportContext
 
 def _needs_rank_n(network: Any) -> bool:
     """Whether the model needs the rank-N walk: an exact (rank-N) input shape mapping, or a
-    layer only the rank-N walk converts (the specification 4 layers)."""
+    layer only the rank-N walk converts (the specification 4 layers, and the recurrent
+    layers, which read Core ML's sequence axis)."""
     if network.arrayInputShapeMapping or network.imageInputShapeMapping:
         return True
     return any(LAYER_REGISTRY.lookup(layer.WhichOneof("layer") or "") is None
@@ -242,8 +243,18 @@ def on_trailing_axes(fn: Any, layer: Any, ctx: ImportContext) -> list[mx.sym.Sym
         for name, (sym, shape) in saved.items():
             ctx.symbols[name], ctx.shapes[name] = sym, shape
     keep = min(rank, 3) if rank else 3
-    return [mx.sym.reshape(sym, (*lead, *ctx.infer(sym, layer)[1:][3 - keep:]))
+    return [mx.sym.reshape(sym, (*_unfold(lead), *ctx.infer(sym, layer)[1:][3 - keep:]))
             for sym in produced]
+
+
+def _unfold(lead: tuple[int, ...]) -> tuple[int, ...]:
+    """Reshape codes that split a folded batch back into ``lead``, leaving the batch (the
+    last leading axis: Core ML's Batch of [Seq, Batch, C, H, W]) to the input's size."""
+    if len(lead) == 1:
+        return (-1,)
+    if len(lead) == 2:
+        return (-4, lead[0], -1)
+    return lead
 
 
 def _import_rank_n(spec: Any, network: Any) -> ImportedCoreml:

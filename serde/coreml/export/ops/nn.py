@@ -134,8 +134,7 @@ def fully_connected(node: MxNode, ctx: CoremlContext) -> list[str]:
     hidden, width = weight.shape
     if len(ctx.shape(data)) > 2:
         if not node.bool("flatten", True):
-            raise node.fail("flatten=False over a rank > 2 input has no fixed-rank Core ML "
-                            "layer")
+            return [_dense_over_last_axis(node, ctx, weight)]
         data = ctx.layer("add_flatten", f"{node.name}_flatten", None, (width, 1, 1),
                          input_name=data, mode=0)
     bias = _bias(ctx, node, 2, hidden)
@@ -144,6 +143,26 @@ def fully_connected(node: MxNode, ctx: CoremlContext) -> list[str]:
                     output_channels=hidden, has_bias=bias is not None)
     fill_floats(ctx.last_layer().innerProduct.weights, weight)  # (out, in), as MXNet's
     return [out]
+
+
+def _dense_over_last_axis(node: MxNode, ctx: CoremlContext, weight: np.ndarray) -> str:
+    """flatten=False over (N, T, C) (a sequence model's per-step dense layer): the blob
+    (T, 1, C) permuted to (C, 1, T), a 1x1 convolution over C, permuted back."""
+    data = node.inputs[0]
+    if len(ctx.shape(data)) != 3:
+        raise node.fail("flatten=False over a rank-4 input has no fixed-rank Core ML layer")
+    hidden, width = weight.shape
+    steps = ctx.blob(data)[0]
+    bias = _bias(ctx, node, 2, hidden)
+    swapped = ctx.layer("add_permute", f"{node.name}_to_channels", None, (width, 1, steps),
+                        input_name=data, dim=(0, 3, 2, 1))
+    conv = ctx.layer("add_convolution", f"{node.name}_per_step", None, (hidden, 1, steps),
+                     input_name=swapped, kernel_channels=width, output_channels=hidden,
+                     height=1, width=1, stride_height=1, stride_width=1, border_mode="valid",
+                     groups=1, W=NO_WEIGHTS_4D, b=bias, has_bias=bias is not None)
+    fill_floats(ctx.last_layer().convolution.weights, weight.reshape(hidden, width, 1, 1))
+    return ctx.layer("add_permute", node.name, node.outputs[0], (steps, 1, hidden),
+                     input_name=conv, dim=(0, 3, 2, 1))
 
 
 @register("Flatten", "flatten")

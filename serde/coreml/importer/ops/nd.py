@@ -302,3 +302,20 @@ def batched_matmul(layer: Any, ctx: ImportContext) -> list[mx.sym.Symbol]:
     m = sa[-1] if p.transposeA else sa[-2]
     n = sb[-2] if p.transposeB else sb[-1]
     return [mx.sym.reshape(product, (*batch, m, n))]
+
+
+#: PermuteLayerParams names a rank-5 blob's axes (Seq, C, H, W) = 0..3; the batch stays.
+_PERMUTE_AXES = (0, 2, 3, 4)
+
+
+@nd_converter("permute")
+def permute(layer: Any, ctx: ImportContext) -> list[mx.sym.Symbol]:
+    """On a rank-5 blob [Seq, Batch, C, H, W] (recurrent models move sequences onto Seq);
+    on other ranks the old layer over the last three axes."""
+    if len(ctx.shape(layer)) != 5:
+        from ..convert import on_trailing_axes
+        from .tensor import permute as fixed_rank_permute
+
+        return on_trailing_axes(fixed_rank_permute, layer, ctx)
+    order = [_PERMUTE_AXES[int(a)] for a in layer.permute.axis]
+    return [mx.sym.transpose(ctx.input(layer), axes=(order[0], 1, *order[1:]))]

@@ -1,5 +1,6 @@
 """NeuralNetwork recurrent layers on rank-5 blobs ``[Seq, Batch, C, 1, 1]`` (the rank-N
-walk) as MXNet's fused RNN op, layout TNC.
+walk) as MXNet's fused RNN op, layout TNC: uni- and bidirectional LSTMs, simple recurrent
+layers.
 
 Core ML's GRU is not MXNet's: it applies the reset gate before the recurrent product of the
 candidate (``R_o (r * h)``), MXNet (as cuDNN) after it (``r * (R_o h + b)``), so ``gru`` is
@@ -48,49 +49,85 @@ def _direction(w: Any, hidden: int, width: int, forget_bias: bool, has_bias: boo
     return [w_ih.ravel(), w_hh.ravel()], [bias, np.zeros_like(bias)]
 
 
+def _input(layer: Any, ctx: ImportContext, width: int) -> mx.sym.Symbol:
+    shape = ctx.shape(layer)
+    if len(shape) != 5 or shape[2] != width or shape[3:] != (1, 1):
+        raise ctx.fail(layer, f"input {shape} is not [Seq, Batch, {width}, 1, 1]")
+    # MXNet's reshape code 0 keeps an axis: the batch stays the caller's
+    return mx.sym.reshape(ctx.input(layer), (0, 0, -1))
+
+
+def _fused(layer: Any, ctx: ImportContext, mode: str, hidden: int, packed: list[np.ndarray],
+           x: mx.sym.Symbol, directions: int, reverse: bool, sequence_output: bool
+           ) -> list[mx.sym.Symbol]:
+    """MXNet's RNN op over (T, B, C) ``x``: the output [Seq, B, D*H, 1, 1], then each
+    direction's final states [1, B, H, 1, 1] (h, and c for an LSTM), as Core ML orders them."""
+    name = f"{layer.name}_parameters"
+    ctx.params[name] = np.concatenate(packed).astype(np.float32)
+    if reverse:
+        x = mx.sym.reverse(x, axis=0)
+    lstm = mode == "lstm"
+
+    def initial(k: int) -> mx.sym.Symbol:  # [1, B, H, 1, 1] inputs, forward then backward
+        if len(layer.input) <= k or not layer.input[k]:
+            first = mx.sym.slice_axis(x, axis=0, begin=0, end=1)  # (1, B, width)
+            return mx.sym.broadcast_like(mx.sym.zeros((1, 1, hidden)), first, lhs_axes=(1,),
+                                         rhs_axes=(1,))
+        return mx.sym.reshape(ctx.symbols[layer.input[k]], (0, 0, -1))
+
+    per_direction = 2 if lstm else 1  # Core ML's state inputs per direction
+    h0 = [initial(1 + per_direction * d) for d in range(directions)]
+    states = [mx.sym.concat(*h0, dim=0) if directions == 2 else h0[0]]
+    if lstm:
+        c0 = [initial(2 + per_direction * d) for d in range(directions)]
+        states.append(mx.sym.concat(*c0, dim=0) if directions == 2 else c0[0])
+    out = mx.sym.RNN(x, mx.sym.var(name, shape=ctx.params[name].shape), *states,
+                     state_size=hidden, num_layers=1, mode=mode,
+                     bidirectional=directions == 2, state_outputs=True)
+    if sequence_output:
+        y = mx.sym.reverse(out[0], axis=0) if reverse else out[0]
+    else:  # the final hidden state of each direction, side by side: (1, B, D*H)
+        y = mx.sym.expand_dims(mx.sym.reshape(mx.sym.transpose(out[1], axes=(1, 0, 2)),
+                                              (0, -1)), axis=0)
+    finals = []
+    for d in range(directions):
+        for k in range(1, 2 + lstm):
+            state = mx.sym.slice_axis(out[k], axis=0, begin=d, end=d + 1)
+            finals.append(mx.sym.reshape(state, (0, 0, 0, 1, 1)))
+    return [mx.sym.reshape(y, (0, 0, -1, 1, 1)), *finals][:len(layer.output)]
+
+
 def _lstm(layer: Any, ctx: ImportContext, p: Any, weight_params: list[Any], directions: int
           ) -> list[mx.sym.Symbol]:
     hidden, width = int(p.outputVectorSize), int(p.inputVectorSize)
-    seq, batch, channels = ctx.shape(layer)[:3]
-    if channels != width or ctx.shape(layer)[3:] != (1, 1):
-        raise ctx.fail(layer, f"input {ctx.shape(layer)} is not [Seq, Batch, {width}, 1, 1]")
-    params = p.params
+    x = _input(layer, ctx, width)
     packed_w: list[np.ndarray] = []
     packed_b: list[np.ndarray] = []
     for w in weight_params:
-        ws, bs = _direction(w, hidden, width, params.forgetBias, params.hasBiasVectors)
+        ws, bs = _direction(w, hidden, width, p.params.forgetBias, p.params.hasBiasVectors)
         packed_w += ws
         packed_b += bs
-    name = f"{layer.name}_parameters"
-    ctx.params[name] = np.concatenate(packed_w + packed_b).astype(np.float32)
-    x = mx.sym.reshape(ctx.input(layer), (seq, batch, width))
     reverse = directions == 1 and bool(getattr(p, "reverseInput", False))
-    if reverse:
-        x = mx.sym.reverse(x, axis=0)
+    return _fused(layer, ctx, "lstm", hidden, packed_w + packed_b, x, directions, reverse,
+                  p.params.sequenceOutput)
 
-    def initial(k: int) -> mx.sym.Symbol:  # [1, B, H, 1, 1] inputs, forward then backward
-        if len(layer.input) <= k:
-            return mx.sym.zeros((1, batch, hidden))
-        return mx.sym.reshape(ctx.symbols[layer.input[k]], (1, batch, hidden))
 
-    if directions == 2:
-        h0 = mx.sym.concat(initial(1), initial(3), dim=0)
-        c0 = mx.sym.concat(initial(2), initial(4), dim=0)
-    else:
-        h0, c0 = initial(1), initial(2)
-    out = mx.sym.RNN(x, mx.sym.var(name, shape=ctx.params[name].shape), h0, c0,
-                     state_size=hidden, num_layers=1, mode="lstm",
-                     bidirectional=directions == 2, state_outputs=True)
-    y = mx.sym.reverse(out[0], axis=0) if reverse else out[0]
-    if not params.sequenceOutput:  # the final hidden state of each direction, side by side
-        y = mx.sym.transpose(out[1], axes=(1, 0, 2))
-    y = mx.sym.reshape(y, (-1, batch, directions * hidden, 1, 1))
-    states = []
-    for d in range(directions):  # h then c of each direction, [1, B, H, 1, 1]
-        for k in (1, 2):
-            state = mx.sym.slice_axis(out[k], axis=0, begin=d, end=d + 1)
-            states.append(mx.sym.reshape(state, (1, batch, hidden, 1, 1)))
-    return [y, *states][:len(layer.output)]
+@nd_converter("simpleRecurrent")
+def simple_recurrent(layer: Any, ctx: ImportContext) -> list[mx.sym.Symbol]:
+    """h_t = f(W x_t + R h_(t-1) + b), f tanh or ReLU: MXNet's rnn_tanh / rnn_relu."""
+    p = layer.simpleRecurrent
+    kind = p.activation.WhichOneof("NonlinearityType")
+    modes = {"tanh": "rnn_tanh", "ReLU": "rnn_relu"}
+    if kind not in modes:
+        raise ctx.fail(layer, f"simple recurrent activation {kind!r} is not imported (MXNet's "
+                              f"are tanh and ReLU)")
+    hidden, width = int(p.outputVectorSize), int(p.inputVectorSize)
+    x = _input(layer, ctx, width)
+    bias = weights(p.biasVector, (hidden,)) if p.hasBiasVector else np.zeros(hidden, np.float32)
+    packed = [weights(p.weightMatrix, (hidden, width)).ravel(),
+              weights(p.recursionMatrix, (hidden, hidden)).ravel(), bias, np.zeros_like(bias)]
+    return _fused(layer, ctx, modes[kind], hidden, packed, x, 1, bool(p.reverseInput),
+                  p.sequenceOutput)
 
 
 @nd_converter("uniDirectionalLSTM")

@@ -92,6 +92,16 @@ def model_zoo(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON)
+def fuzz(session: nox.Session) -> None:
+    """The long fuzz campaign (resumable; ``-- --cases N --seed S``): hostile and broken
+    models against every entry point, results in reports/results/fuzz-cpu.jsonl and the
+    summary table in reports/fuzz.md."""
+    _install(session, "test,coreml-oracle")
+    args = list(session.posargs) or ["--cases", "10000"]
+    session.run("python", "-m", "conformance.fuzz.campaign", *args, env=ENV)
+
+
+@nox.session(python=PYTHON)
 def bench(session: nox.Session) -> None:
     """Speed and memory benchmarks (pytest-benchmark)."""
     _install(session, "test")

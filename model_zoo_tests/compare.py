@@ -80,12 +80,37 @@ def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
 MIN_IOU = 0.99
 
 
+def _tied_at_cut(missed: list[int], left: list[int], scores_w: np.ndarray,
+                 valid_w: np.ndarray, scores_g: np.ndarray, tol: Tolerance,
+                 score_scale: float) -> int:
+    """How many unmatched detections a tie at a top-k cut explains: a fixed number of
+    candidates is kept, and where the last kept score and the first dropped one agree within
+    the score tolerance, the two runtimes may keep different ones. Each such pair is a wanted
+    detection at the cut (within tolerance of the lowest wanted score) and a leftover of the
+    other side with the same score, within tolerance."""
+    cut = float(scores_w[valid_w].min()) if len(valid_w) else 0.0
+    pool = list(left)
+    tied = 0
+    for i in missed:
+        s_w = float(scores_w[i])
+        bound = tol.rel * abs(s_w) + tol.abs_of_max * score_scale + tol.abs
+        if abs(s_w - cut) > bound:
+            continue
+        partner = next((j for j in pool if abs(float(scores_g[j]) - s_w) <= bound), None)
+        if partner is not None:
+            pool.remove(partner)
+            tied += 1
+    return tied
+
+
 def match_detections(got: list[np.ndarray], want: list[np.ndarray], tol: Tolerance
                      ) -> dict[str, Any]:
     """Compare (ids, scores, boxes[, masks]) per image as sets. Valid detections (id >= 0) must
     agree in number; each wanted detection, best score first, takes the unmatched detection of
     the same class that overlaps it most, which must overlap by ``MIN_IOU`` and agree in score
-    (and mask) within ``tol``. Returns counts and worst values; ``ok`` says whether it passed."""
+    (and mask) within ``tol``; detections left unmatched on both sides at a top-k cut with
+    tied scores are counted apart (``tied_at_cut``). Returns counts and worst values; ``ok``
+    says whether it passed."""
     if len(got) != len(want) or len(want) < 3:
         return {"ok": False, "reason": f"{len(got)} outputs, expected {len(want)}"}
     shapes_ok = all(np.shape(g) == np.shape(w) for g, w in zip(got, want, strict=True))
@@ -97,6 +122,8 @@ def match_detections(got: list[np.ndarray], want: list[np.ndarray], tol: Toleran
     masks_g = np.asarray(got[3], np.float64) if len(got) > 3 else None
     masks_w = np.asarray(want[3], np.float64) if len(want) > 3 else None
     score_scale = float(np.abs(scores_w).max()) if scores_w.size else 0.0
+    finite = boxes_w[np.isfinite(boxes_w)]
+    box_scale = float(np.abs(finite).max()) if finite.size else 0.0
     result = {"ok": True, "valid": 0, "unmatched": 0, "min_iou": 1.0, "score_ratio": 0.0,
               "mask_ratio": 0.0}
     for b in range(ids_w.shape[0]):
@@ -111,17 +138,29 @@ def match_detections(got: list[np.ndarray], want: list[np.ndarray], tol: Toleran
         result["allowed"] = result.get("allowed", 0) + allowed
         order_w = valid_w[np.argsort(-scores_w[b].reshape(-1)[valid_w], kind="stable")]
         free = set(valid_g.tolist())
+        missed: list[int] = []
         for i in order_w:
             candidates = [j for j in free if ids_g[b].reshape(-1)[j] == ids_w[b].reshape(-1)[i]]
             if not candidates:
-                result["unmatched"] += 1
+                missed.append(int(i))
                 continue
             cand = np.array(candidates)
-            ious = _iou(boxes_w[b].reshape(-1, 4)[i], boxes_g[b].reshape(-1, 4)[cand])
+            box_w = boxes_w[b].reshape(-1, 4)[i]
+            near = boxes_g[b].reshape(-1, 4)[cand]
+            ious = _iou(box_w, near)
+            # equal within the tolerance counts too: a near-degenerate box (random weights
+            # decode boxes a fraction of a pixel wide) loses IoU to rounding alone
+            close = (np.abs(near - box_w) <= tol.rel * np.abs(box_w) + tol.abs_of_max
+                     * box_scale + tol.abs).all(axis=1)
+            ious = np.where(close, np.maximum(ious, 1.0), ious)
             best = int(np.argmax(ious))
             j = int(cand[best])
             if ious[best] < MIN_IOU:
-                result["unmatched"] += 1
+                missed.append(int(i))
+                result.setdefault("first_unmatched", {
+                    "image": b, "score": float(scores_w[b].reshape(-1)[i]),
+                    "box": box_w.round(4).tolist(), "best_iou": round(float(ious[best]), 4),
+                    "nearest": near[best].round(4).tolist()})
                 continue
             free.discard(j)
             result["min_iou"] = min(result["min_iou"], float(ious[best]))
@@ -133,10 +172,18 @@ def match_detections(got: list[np.ndarray], want: list[np.ndarray], tol: Toleran
             if masks_w is not None and masks_g is not None:
                 result["mask_ratio"] = max(result["mask_ratio"], tolerance_ratio(
                     masks_g[b][j], masks_w[b][i], tol))
+        tied = _tied_at_cut(missed, sorted(free), scores_w[b].reshape(-1), valid_w,
+                            scores_g[b].reshape(-1), tol, score_scale)
+        result["tied_at_cut"] = result.get("tied_at_cut", 0) + tied
+        result["unmatched"] += len(missed) - tied
     result["unmatched_fraction"] = result["unmatched"] / max(result["valid"], 1)
     if result["unmatched"] > result.get("allowed", 0):
+        first = result.get("first_unmatched", {})
         result.update(ok=False, reason=f"{result['unmatched']} of {result['valid']} detections "
-                                       f"have no match (same class, IoU >= {MIN_IOU})")
+                                       f"have no match (same class, IoU >= {MIN_IOU}); first: "
+                                       f"score {first.get('score', float('nan')):.4g}, box "
+                                       f"{first.get('box')}, best IoU {first.get('best_iou')} "
+                                       f"with {first.get('nearest')}")
     elif result["score_ratio"] > 1 or result["mask_ratio"] > 1:
         result.update(ok=False, reason=f"matched detections differ: score ratio "
                                        f"{result['score_ratio']:.3g}, mask ratio "

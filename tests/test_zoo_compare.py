@@ -61,3 +61,30 @@ def test_documented_unmatched_fraction_allows_that_many_and_no_more():
     for i in range(6, 10):  # five of 200 missing: over 1%
         got[0][0, i, 0] = -1
     assert not match_detections(got, want, Tolerance(unmatched=0.01))["ok"]
+
+
+def test_a_tie_at_the_top_k_cut_is_told_apart_from_a_wrong_detection():
+    want = _detections(np.random.default_rng(5), n=8)
+    last = 7  # the lowest kept score: the top-k cut
+    tied = [a.copy() for a in want]
+    tied[2][0, last] += 30.0  # another candidate kept in its place ...
+    tied[1][0, last] += 1e-7  # ... whose score ties the cut
+    result = match_detections(tied, want, Tolerance())
+    assert result["ok"] and result["tied_at_cut"] == 1 and result["unmatched"] == 0
+    above = [a.copy() for a in want]
+    above[2][0, 3] += 30.0  # a detection above the cut replaced: wrong, whatever the scores
+    assert not match_detections(above, want, Tolerance())["ok"]
+    rescored = [a.copy() for a in tied]
+    rescored[1][0, last] -= 0.05  # the replacement scores clearly apart from the cut
+    assert not match_detections(rescored, want, Tolerance())["ok"]
+
+
+def test_degenerate_boxes_match_within_tolerance_but_not_when_moved():
+    want = _detections(np.random.default_rng(6), n=5)
+    want[2][0, 1] = [40.0, 40.0, 40.001, 40.0005]  # a box a thousandth of a pixel wide
+    got = [a.copy() for a in want]
+    got[2][0, 1] += [0.0, 0.0, 0.0007, -0.0004]  # IoU ~0.3, coordinates within tolerance
+    assert match_detections(got, want, Tolerance())["ok"]
+    got[2][0, 1] += [0.5, 0.0, 0.5, 0.0]  # moved by half a pixel: a different box
+    result = match_detections(got, want, Tolerance())
+    assert not result["ok"] and result["first_unmatched"]["score"] == float(want[1][0, 1, 0])

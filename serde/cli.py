@@ -39,7 +39,9 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
     import serde
 
-    sym, params = serde.import_model(args.model, output_format="symbolic")
+    fmt = args.input_format or ("coreml" if str(args.model).rstrip("/\\").endswith(
+        (".mlmodel", ".mlpackage")) else "onnx")
+    sym, params = serde.import_model(args.model, input_format=fmt, output_format="symbolic")
     arg_params, aux_params = serde.split_params(sym, params)
     from ._io import atomic_write
 
@@ -111,9 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
                      help="make axis 0 of every input dynamic")
     exp.set_defaults(func=_cmd_export)
 
-    imp = sub.add_parser("import", help="ONNX -> MXNet symbol + params")
-    imp.add_argument("model", help="model.onnx")
+    imp = sub.add_parser("import", help="ONNX (or Core ML) -> MXNet symbol + params")
+    imp.add_argument("model", help="model.onnx, model.mlmodel or model.mlpackage")
     imp.add_argument("-o", "--output", required=True, help="output prefix")
+    imp.add_argument("--from", dest="input_format", choices=("onnx", "coreml"), default=None,
+                     help="input format (default: by the file name, else onnx)")
     imp.set_defaults(func=_cmd_import)
 
     ins = sub.add_parser("inspect", help="summarise an ONNX model")

@@ -154,6 +154,22 @@ def test_cli_exports_coreml(small_net, tmp_path):
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert (tmp_path / "cli.mlmodel").stat().st_size > 0
+    back = subprocess.run([sys.executable, "-m", "serde", "import", str(tmp_path / "cli.mlmodel"),
+                           "-o", str(tmp_path / "back")], capture_output=True, text=True,
+                          timeout=300)
+    assert back.returncode == 0, back.stderr
+    block = mx.gluon.SymbolBlock.imports(str(tmp_path / "back-symbol.json"), ["data"],
+                                         str(tmp_path / "back-0000.params"))
+    x = mx.nd.array(np.random.default_rng(1).normal(size=SHAPE))
+    got = block(x).asnumpy()
+    np.testing.assert_allclose(got.reshape(-1), small_net(x).asnumpy().reshape(-1), rtol=1e-4,
+                               atol=1e-5)
+    bad = tmp_path / "bad.mlmodel"
+    bad.write_bytes(b"\x0a\x05trunc")
+    err = subprocess.run([sys.executable, "-m", "serde", "import", str(bad), "-o",
+                          str(tmp_path / "x")], capture_output=True, text=True, timeout=300)
+    assert err.returncode == 2 and "Traceback" not in err.stderr
+    assert not list(tmp_path.glob("x-*"))
 
 
 # A sample of the single-layer suite (the whole suite runs in nox -s conformance).

@@ -194,7 +194,8 @@ def _coreml_export_section(summary: dict[str, Any]) -> list[str]:
            "to be wrong for a layer, the numpy layer check (`conformance/coreml_numpy.py`, the "
            "layer as `NeuralNetwork.proto` documents it) evaluates the case instead.", ""]
     out += table(["op", "family", "status", "cases passed", "Core ML spec", "failures"],
-                 [[f"`{r['op']}`", r["family"], r["status"],
+                 [[f"`{r['op']}`" + (" (also " + ", ".join(f"`{a}`" for a in r["also"]) + ")"
+                                     if r.get("also") else ""), r["family"], r["status"],
                    f"{r['passed']}/{r['total']}" if r["total"] else "—",
                    ", ".join(str(v) for v in r["spec_versions"]) or "—",
                    " · ".join(r["failures"])] for r in matrix["rows"]])

@@ -81,7 +81,7 @@ def import_coreml(path: Any, output_format: str = "gluon", *, ctx: Any = None) -
         raise InvalidModelError(f"output_format must be one of {IMPORT_OUTPUT_FORMATS}, "
                                 f"not {output_format!r}")
     _coremltools()
-    from .._import import symbol_block, to_ndarrays
+    from .._import import check_runnable, symbol_block, to_ndarrays
     from .importer.convert import import_spec
 
     if isinstance(path, (str, os.PathLike)) and Path(path).is_dir():
@@ -91,6 +91,9 @@ def import_coreml(path: Any, output_format: str = "gluon", *, ctx: Any = None) -
         graph = import_program(spec, program) if program is not None else import_spec(spec)
     else:
         graph = import_spec(path)
+    shapes = getattr(graph, "input_shapes", {})
+    check_runnable(graph.sym, [(name, shapes.get(name), dtype) for name, dtype in graph.inputs],
+                   graph.params)
     if output_format == "symbolic":
         return graph.sym, to_ndarrays(graph.params, ctx)
     return symbol_block(graph.sym, graph.inputs, graph.params, ctx)

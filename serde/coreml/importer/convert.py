@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,8 @@ class ImportedCoreml:
     params: dict[str, np.ndarray]
     inputs: list[tuple[str, Any]]  # (name, dtype) in the model's input order
     outputs: list[str]
+    #: the inputs' MXNet shapes at batch 1 (Core ML's batch is the caller's)
+    input_shapes: dict[str, tuple[int, ...]] = field(default_factory=dict)
 
 
 def load_spec(model: Any) -> Any:
@@ -174,7 +176,8 @@ def import_spec(model: Any) -> ImportedCoreml:
             sym = mx.sym.reshape(sym, (0, *dims))  # (C,) -> (N, C) and the like
         outputs.append(mx.sym.identity(sym, name=feature.name))
     group = outputs[0] if len(outputs) == 1 else mx.sym.Group(outputs)
-    return ImportedCoreml(group, ctx.params, inputs, [f.name for f in spec.description.output])
+    return ImportedCoreml(group, ctx.params, inputs, [f.name for f in spec.description.output],
+                          dict(ctx.sources))
 
 
 def _source_dims(spec: Any, name: str, declared: Any) -> tuple[int, ...]:
@@ -294,4 +297,5 @@ def _import_rank_n(spec: Any, network: Any) -> ImportedCoreml:
             sym = mx.sym.reshape(sym, (-1, *dims))
         outputs.append(mx.sym.identity(sym, name=feature.name))
     group = outputs[0] if len(outputs) == 1 else mx.sym.Group(outputs)
-    return ImportedCoreml(group, ctx.params, inputs, [f.name for f in spec.description.output])
+    return ImportedCoreml(group, ctx.params, inputs, [f.name for f in spec.description.output],
+                          dict(ctx.sources))

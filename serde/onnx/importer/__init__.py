@@ -6,7 +6,7 @@ from typing import Any
 
 import mxnet as mx
 
-from ..._import import split_params, symbol_block, to_ndarrays
+from ..._import import check_runnable, split_params, symbol_block, to_ndarrays
 from ...errors import InvalidModelError
 from .context import StaticValueRequired
 from .convert import ImportedGraph, import_graph
@@ -34,6 +34,7 @@ def import_onnx(model: Any, output_format: str = "gluon", *, ctx: Any = None,
         raise InvalidModelError(f"output_format must be one of {OUTPUT_FORMATS}, "
                                 f"not {output_format!r}")
     graph = import_graph(model, input_shapes=input_shapes, constant_inputs=constant_inputs)
+    check_runnable(graph.sym, [(i.name, i.shape, i.dtype) for i in graph.inputs], graph.params)
     if output_format == "symbolic":
         return graph.sym, to_ndarrays(graph.params, ctx)
     return to_symbol_block(graph, ctx)

@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ._validate import check_mxnet_inputs
 from .errors import InvalidModelError, SerdeError, guarded
 from .onnx.api import save_onnx, to_onnx
 
@@ -72,6 +73,7 @@ def export_model(obj: Any, params: Any = None, *, input_format: str | None = Non
     """
     exporter = _entry_point(output_format, 0, "output_format")
     _check_options(exporter, format_options, output_format, _EXPORT_ARGUMENTS)
+    check_mxnet_inputs(obj, params)
     return exporter(obj, params, input_format=input_format, filename_prefix=filename_prefix,
                     input_shapes=input_shapes, input_types=input_types,
                     input_names=input_names, dynamic_batch=dynamic_batch,

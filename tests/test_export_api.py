@@ -1,4 +1,5 @@
 """The public export API: input kinds, naming, metadata, determinism, files, bad input."""
+import json
 from pathlib import Path
 
 import mxnet as mx
@@ -303,8 +304,68 @@ def test_malformed_mxnet_files(tmp_path, broken):
                                   **{f"aux:{k}": v for k, v in aux.items()}})
     target = sym_file if broken == "symbol" else params_file
     target.write_bytes(target.read_bytes()[: len(target.read_bytes()) // 2])  # truncated
-    with pytest.raises(serde.InvalidModelError, match=f"cannot read {broken if broken == 'symbol' else 'parameter'} file") as info:
+    with pytest.raises(serde.InvalidModelError, match=f"{broken if broken == 'symbol' else 'parameter'} file .*m-") as info:
         serde.export_model(sym_file, params_file, filename_prefix=tmp_path / "m",
                            input_shapes={"data": SHAPE})
     assert "Traceback" not in str(info.value)
     assert not (tmp_path / "m.onnx").exists()
+
+
+# Regression cases of the fuzz campaign: files MXNet's own loaders crash the interpreter on.
+def _saved_model(tmp_path):
+    sym, mod = _symbol_model()
+    arg, aux = mod.get_params()
+    params = tmp_path / "m-0000.params"
+    mx.nd.save(str(params), {**{f"arg:{k}": v for k, v in arg.items()},
+                             **{f"aux:{k}": v for k, v in aux.items()}})
+    return json.loads(sym.tojson()), params
+
+
+@pytest.mark.parametrize("mutation", ["output_index", "huge_output_index", "num_group_0",
+                                      "stride_0", "non_string_attr", "node_before_input",
+                                      "no_heads"])
+def test_symbol_json_mxnet_would_crash_on_is_named(tmp_path, mutation):
+    import subprocess
+    import sys
+
+    graph, params = _saved_model(tmp_path)
+    ops = [k for k, n in enumerate(graph["nodes"]) if n["op"] != "null"]
+    first, last = graph["nodes"][ops[0]], graph["nodes"][ops[-1]]
+    if mutation == "output_index":
+        last["inputs"][0][1] = 7  # output #7 of a one-output node: a segfault in MXNet
+    elif mutation == "huge_output_index":
+        last["inputs"][0][1] = 10**9
+    elif mutation in ("num_group_0", "stride_0"):
+        conv = next(n for n in graph["nodes"] if n["op"] in ("Convolution", "FullyConnected"))
+        conv["op"] = "Convolution"
+        conv.setdefault("attrs", {}).update({"kernel": "(1, 1)", "num_filter": "2"})
+        conv["attrs"]["num_group" if mutation == "num_group_0" else "stride"] = \
+            "0" if mutation == "num_group_0" else "(0, 1)"
+    elif mutation == "non_string_attr":
+        first.setdefault("attrs", {})["num_hidden"] = 3
+    elif mutation == "node_before_input":
+        first["inputs"][0][0] = len(graph["nodes"]) + 2
+    else:
+        graph["heads"] = []
+    sym_file = tmp_path / "m-symbol.json"
+    sym_file.write_text(json.dumps(graph))
+    # in a child: a crash must show as a dead child, not take the test run down
+    code = (f"import serde\ntry:\n    serde.export_model({str(sym_file)!r}, {str(params)!r}, "
+            f"filename_prefix={str(tmp_path / 'm')!r}, input_shapes={{'data': {SHAPE}}})\n"
+            f"except serde.InvalidModelError as e:\n    print('NAMED', e)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0 and "NAMED" in out.stdout, (out.returncode, out.stderr[-500:])
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_corrupted_params_header_is_named_before_mxnet_reads_it(tmp_path):
+    _, params = _saved_model(tmp_path)
+    raw = params.read_bytes()
+    for k, broken in enumerate([raw[:40] + bytes(range(37)) + raw[40:],  # a shifted array
+                                raw + b"\x00" * 9, raw[:-3]]):
+        path = tmp_path / f"b{k}.params"
+        path.write_bytes(broken)
+        with pytest.raises(serde.InvalidModelError, match="corrupted|truncated"):
+            serde.export_model(_symbol_model()[0], path, filename_prefix=tmp_path / "m",
+                               input_shapes={"data": SHAPE})

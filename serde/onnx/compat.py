@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from .._validate import check_mxnet_inputs
 from ..errors import InvalidModelError, guarded
 
 log = logging.getLogger(__name__)
@@ -72,6 +73,7 @@ def export_model(sym: Any, params: Any, in_shapes: Sequence[Sequence[int]] | Non
         in_shapes = input_shape
     if verbose:
         logging.getLogger("serde").setLevel(logging.INFO)
+    check_mxnet_inputs(sym, params)
     model = _export.from_symbol(sym, params, None)
     data_names = model_data_names(model.sym, model.arg_params, model.aux_params)
     shapes = None if in_shapes is None else _in_shapes_by_name(in_shapes, data_names)

@@ -159,9 +159,9 @@ def check_params_file(path: str | os.PathLike) -> None:
     for k in range(count):
         need(offset, 12)
         array_magic, stype, ndim = struct.unpack_from("<IiI", data, offset)
-        if layout is None and (array_magic not in _ARRAY_MAGICS or stype != 0):
-            return  # an older or sparse array layout: MXNet's own checks apply
-        if array_magic != layout and layout is not None or stype not in (0, 1, 2):
+        if layout is None and array_magic not in _ARRAY_MAGICS:
+            return  # an older array layout: MXNet's own checks apply
+        if array_magic != (layout or array_magic) or stype not in (0, 1, 2):  # dense, CSR, row
             raise InvalidModelError(f"{name} is corrupted: array #{k} starts at byte "
                                     f"{offset} with no array header")
         if stype != 0:

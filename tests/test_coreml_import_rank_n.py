@@ -143,3 +143,61 @@ def test_reverse_lstm_with_forget_bias_and_states():
                        h0[0, ..., 0, 0], c0[0, ..., 0, 0], reverse=True)
     for value, ref in zip(got, want, strict=True):
         np.testing.assert_allclose(value.reshape(ref.shape), ref, rtol=1e-4, atol=1e-5)
+
+
+UNARY = {"ceil": np.ceil, "floor": np.floor, "sign": np.sign, "round": np.round,
+         "exp2": np.exp2, "sin": np.sin, "cos": np.cos, "tan": np.tan, "asin": np.arcsin,
+         "acos": np.arccos, "atan": np.arctan, "sinh": np.sinh, "cosh": np.cosh,
+         "tanh": np.tanh, "asinh": np.arcsinh, "atanh": np.arctanh}
+
+
+@pytest.mark.parametrize("kind", sorted(UNARY))
+def test_rank_n_unary_layers(kind):
+    x = RNG.uniform(-0.9, 0.9, size=(2, 3, 5)).astype(np.float32)
+    b = _builder({"x": x.shape})
+    layer = b.spec.neuralNetwork.layers.add()  # a parameterless layer, written by hand
+    layer.name, layer.input[:], layer.output[:] = kind, ["x"], ["out"]
+    getattr(layer, kind).SetInParent()
+    np.testing.assert_allclose(_run(b, x), UNARY[kind](x), rtol=1e-5, atol=1e-6)
+
+
+def test_rank_n_acosh_erf_and_remaining_arithmetic():
+    from math import erf
+
+    x = RNG.uniform(1.1, 3.0, size=(2, 4)).astype(np.float32)
+    y = RNG.uniform(0.5, 2.0, size=(4,)).astype(np.float32)
+    b = _builder({"x": x.shape, "y": y.shape})
+    for kind, inputs, out in [("acosh", ["x"], "a"), ("erf", ["y"], "e"),
+                              ("powBroadcastable", ["x", "y"], "p"),
+                              ("floorDivBroadcastable", ["x", "y"], "f"),
+                              ("modBroadcastable", ["x", "y"], "m"),
+                              ("maxBroadcastable", ["x", "y"], "mx"),
+                              ("minBroadcastable", ["x", "y"], "mn"),
+                              ("divideBroadcastable", ["x", "y"], "d")]:
+        layer = b.spec.neuralNetwork.layers.add()
+        layer.name, layer.input[:], layer.output[:] = kind, inputs, [out]
+        getattr(layer, kind).SetInParent()
+    b.add_concat_nd("c", ["a", "p", "f", "m", "mx", "mn", "d"], "c", axis=0)
+    b.add_expand_dims("ee", "e", "ee", axes=[0])
+    b.add_concat_nd("out", ["c", "ee"], "out", axis=0)
+    want = np.concatenate([np.arccosh(x), x ** y, np.floor(x / y), np.mod(x, y),
+                           np.maximum(x, y), np.minimum(x, y), x / y,
+                           np.vectorize(erf)(y)[None]], axis=0)
+    np.testing.assert_allclose(_run(b, x, y), want, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("kind,fn", [
+    ("reduce_max", lambda v, a, k: v.max(a, keepdims=k)),
+    ("reduce_min", lambda v, a, k: v.min(a, keepdims=k)),
+    ("reduce_prod", lambda v, a, k: v.prod(a, keepdims=k)),
+    ("reduce_sum", lambda v, a, k: v.sum(a, keepdims=k)),
+    ("reduce_l1", lambda v, a, k: np.abs(v).sum(a, keepdims=k)),
+    ("reduce_sumsquare", lambda v, a, k: (v * v).sum(a, keepdims=k)),
+    ("reduce_logsum", lambda v, a, k: np.log(v.sum(a, keepdims=k)))])
+def test_rank_n_reductions(kind, fn):
+    x = RNG.uniform(0.5, 1.5, size=(2, 3, 4)).astype(np.float32)
+    for axes, keep in (([1], False), ([0, 2], True), ([-1], True)):
+        b = _builder({"x": x.shape})
+        getattr(b, f"add_{kind}")("r", "x", "out", axes=axes, keepdims=keep)
+        np.testing.assert_allclose(_run(b, x), fn(x, tuple(axes), keep), rtol=1e-5,
+                                   atol=1e-6)

@@ -178,6 +178,8 @@ def huge_initializer(m: onnx.ModelProto, rng: np.random.Generator) -> onnx.Model
 def deep_subgraph(m: onnx.ModelProto, rng: np.random.Generator) -> onnx.ModelProto:
     """Identity nested in ``If`` depth times: recursion limits must hold."""
     depth = int(rng.integers(8, 32))  # protobuf parses at most 100 nested messages
+    if not m.graph.output:
+        return m
     out = m.graph.output[0].name
     inner = helper.make_graph([helper.make_node("Identity", [out], ["deep_0"])], "g0", [],
                               [helper.make_tensor_value_info("deep_0", TensorProto.FLOAT, None)])
@@ -201,6 +203,8 @@ def deep_subgraph(m: onnx.ModelProto, rng: np.random.Generator) -> onnx.ModelPro
 def long_chain(m: onnx.ModelProto, rng: np.random.Generator) -> onnx.ModelProto:
     """Thousands of Identity nodes after the output: size limits, not minutes of work."""
     n = int(rng.integers(2000, 60000))
+    if not m.graph.output:
+        return m
     prev = m.graph.output[0].name
     for k in range(n):
         m.graph.node.append(helper.make_node("Identity", [prev], [f"chain_{k}"]))

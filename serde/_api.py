@@ -9,6 +9,7 @@ import os
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ._io import check_target
 from ._validate import check_mxnet_inputs
 from .errors import InvalidModelError, SerdeError, guarded
 from .onnx.api import save_onnx, to_onnx
@@ -20,6 +21,7 @@ FORMATS: dict[str, tuple[str, str, str]] = {
     "coreml": ("serde.coreml.api", "export_coreml", "import_coreml"),
 }
 OUTPUT_FORMATS = tuple(FORMATS)
+_SUFFIXES = {"onnx": ".onnx", "coreml": ".mlmodel"}
 _FORMAT_NAMES = {"onnx": "ONNX", "coreml": "Core ML"}
 
 __all__ = ["export_model", "import_model", "to_onnx", "save_onnx", "OUTPUT_FORMATS"]
@@ -74,6 +76,9 @@ def export_model(obj: Any, params: Any = None, *, input_format: str | None = Non
     exporter = _entry_point(output_format, 0, "output_format")
     _check_options(exporter, format_options, output_format, _EXPORT_ARGUMENTS)
     check_mxnet_inputs(obj, params)
+    suffix = ".mlpackage" if format_options.get("coreml_format") == "mlprogram" else \
+        _SUFFIXES[output_format]
+    check_target(f"{os.fspath(filename_prefix)}{suffix}")
     return exporter(obj, params, input_format=input_format, filename_prefix=filename_prefix,
                     input_shapes=input_shapes, input_types=input_types,
                     input_names=input_names, dynamic_batch=dynamic_batch,

@@ -25,3 +25,26 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
         tmp.unlink(missing_ok=True)
         raise
     return target
+
+
+def check_target(path: str | os.PathLike) -> Path:
+    """Refuse an output path that cannot be written as asked, before any work: its folder must
+    exist (exports create no folders) and be writable, and the path must not be a folder."""
+    from .errors import InvalidModelError
+
+    text = os.fspath(path)
+    if "\0" in text:
+        raise InvalidModelError(f"output path {text!r} contains a NUL character")
+    target = Path(text)
+    parent = target.parent
+    if not parent.exists():
+        raise InvalidModelError(f"the output folder {str(parent)!r} does not exist: create it "
+                                f"or choose another filename_prefix")
+    if not parent.is_dir():
+        raise InvalidModelError(f"the output folder {str(parent)!r} is a file")
+    if target.is_dir():
+        raise InvalidModelError(f"the output path {text!r} is a folder; choose another "
+                                f"filename_prefix")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise InvalidModelError(f"the output folder {str(parent)!r} is not writable")
+    return target

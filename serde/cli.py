@@ -39,13 +39,15 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
     import serde
 
+    from ._io import atomic_write, check_target
+
+    prefix = args.output
+    for suffix in ("-0000.params", "-symbol.json"):  # before the work: where it will write
+        check_target(f"{prefix}{suffix}")
     fmt = args.input_format or ("coreml" if str(args.model).rstrip("/\\").endswith(
         (".mlmodel", ".mlpackage")) else "onnx")
     sym, params = serde.import_model(args.model, input_format=fmt, output_format="symbolic")
     arg_params, aux_params = serde.split_params(sym, params)
-    from ._io import atomic_write
-
-    prefix = args.output
     saved = {**{f"arg:{k}": v for k, v in arg_params.items()},
              **{f"aux:{k}": v for k, v in aux_params.items()}}
     atomic_write(f"{prefix}-0000.params", lambda tmp: mx.nd.save(str(tmp), saved))

@@ -64,8 +64,30 @@ def test_export_is_byte_identical(small_net, tmp_path):
     model_b.graph.name = model_a.graph.name
     model_b.doc_string = model_a.doc_string
     assert model_a.SerializeToString() == model_b.SerializeToString()
+    (tmp_path / "c").mkdir()
     c = serde.export_model(small_net, filename_prefix=tmp_path / "c" / "a", input_shapes=[SHAPE])
     assert a.read_bytes() == c.read_bytes()
+
+
+def test_exports_write_only_where_asked(small_net, tmp_path):
+    """No folders are made: a missing, read-only or file-shaped folder, or a folder where the
+    file should go, is a named error before any work, and leaves nothing behind."""
+    import os
+
+    (tmp_path / "a_file").write_text("x")
+    (tmp_path / "m.onnx").mkdir()
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o500)
+    cases = {tmp_path / "missing" / "m": "does not exist", tmp_path / "a_file" / "m": "is a file",
+             tmp_path / "m": "is a folder", tmp_path / "nul\0m": "NUL"}
+    if os.geteuid() != 0:  # root writes anywhere
+        cases[locked / "m"] = "not writable"
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    for prefix, message in cases.items():
+        with pytest.raises(serde.InvalidModelError, match=message):
+            serde.export_model(small_net, filename_prefix=prefix, input_shapes=[SHAPE])
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
 
 
 def test_to_onnx_returns_model_without_writing(small_net, tmp_path, monkeypatch):

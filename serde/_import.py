@@ -61,17 +61,30 @@ def check_runnable(sym: mx.sym.Symbol, inputs: Sequence[tuple[str, Any, Any]],
         return  # an input of unknown rank or dtype: MXNet's partial inference would guess
     shapes = {k: tuple(v.shape) for k, v in params.items() if k in known}
     dtypes = {k: np.dtype(v.dtype) for k, v in params.items() if k in known}
-    for name, shape, dtype in used:
-        shapes[name] = tuple(int(d) if isinstance(d, (int, np.integer)) and d > 0 else 0
-                             for d in shape)
+    for name, _, dtype in used:
         dtypes[name] = np.dtype(dtype)
     try:
-        sym.infer_shape_partial(**shapes)
         sym.infer_type(**dtypes)
     except mx.base.MXNetError as err:
         raise InvalidModelError(f"the imported graph cannot run in MXNet on inputs of its "
-                                f"declared shapes: {mxnet_message(err)}") from err
-    _check_axes(sym, shapes)
+                                f"declared dtypes: {mxnet_message(err)}") from err
+    # dynamic dims: first left unknown; where an op cannot infer without them (numpy ops
+    # cannot), at 1. Only a graph that fails both ways is refused.
+    failure = None
+    for unknown in (0, 1):
+        trial = dict(shapes)
+        for name, shape, _ in used:
+            trial[name] = tuple(int(d) if isinstance(d, (int, np.integer)) and d > 0
+                                else unknown for d in shape)
+        try:
+            sym.infer_shape_partial(**trial)
+        except mx.base.MXNetError as err:
+            failure = failure or err
+            continue
+        _check_axes(sym, trial)
+        return
+    raise InvalidModelError(f"the imported graph cannot run in MXNet on inputs of its "
+                            f"declared shapes: {mxnet_message(failure)}") from failure
 
 
 #: MXNet ops whose ``axis`` attribute indexes their first input's axes, which MXNet checks

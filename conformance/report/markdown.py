@@ -124,7 +124,7 @@ def render_markdown(summary: dict[str, Any]) -> str:
                 "`conformance/report/suites.py`): "
                 + ", ".join(f"`{n}`" for n in summary["unregistered_results"])]
     out += ["", *_import_section(summary), "", *_export_section(summary), "",
-            *_coreml_export_section(summary), "",
+            *_coreml_export_section(summary), "", *_fuzz_section(summary), "",
             *_inventory_section(summary), "",
             *_accuracy_section(summary), "", *_zoo_section(summary), "",
             *_history_section(summary), ""]
@@ -217,6 +217,22 @@ def _coreml_export_section(summary: dict[str, Any]) -> list[str]:
                 "Core ML import suite (coremltools' own converter on PyTorch modules, against "
                 "PyTorch's outputs).", ""]
     return out
+
+
+def _fuzz_section(summary: dict[str, Any]) -> list[str]:
+    fuzz = summary.get("fuzz") or {"rows": []}
+    if not fuzz["rows"]:
+        return []
+    outcomes = fuzz["outcomes"]
+    totals = {o: sum(r[o] for r in fuzz["rows"]) for o in outcomes}
+    return ["## Robustness: fuzz campaign", "",
+            f"{fuzz['cases']} mutated inputs (`nox -s fuzz`, `conformance/fuzz/`) against the "
+            "public entry points, each in a child process with a time limit. Good outcomes: "
+            "*ok* (an imported model also ran a forward on inputs of its declared shapes) and "
+            "*named-error* (a `SerdeError`); every other column is a finding.", "",
+            *table(["kind", "cases", *outcomes],
+                   [[r["kind"], r["cases"], *[r[o] for o in outcomes]] for r in fuzz["rows"]]
+                   + [["**all**", fuzz["cases"], *[totals[o] for o in outcomes]]])]
 
 
 def _inventory_section(summary: dict[str, Any]) -> list[str]:

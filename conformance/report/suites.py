@@ -134,6 +134,8 @@ register_suite(SuiteSpec("coreml_import", "Core ML import of third-party models 
                          format="coreml"))
 register_suite(SuiteSpec("coreml_vision", "Vision model zoo export to Core ML", "model",
                          "export", "ratio", "model_zoo_tests.coreml_vision", format="coreml"))
+register_suite(SuiteSpec("fuzz", "Fuzz campaign: hostile and broken inputs (pass = ok or a named "
+                         "SerdeError)", "fuzz", "import", "fields", "conformance.fuzz.campaign"))
 # Plugged in by registration alone once their result files exist, e.g.:
 # register_suite(SuiteSpec("vision_zoo_roundtrip", "Vision zoo round trip", "model",
 #                          "roundtrip", "ratio", "model_zoo_tests.roundtrip"))

@@ -401,6 +401,20 @@ def zoo_rows(spec: SuiteSpec, ctx: str, records: list[Record]) -> list[dict[str,
     return rows
 
 
+FUZZ_OUTCOMES = ("ok", "named-error", "raw-exception", "fails-forward", "crash", "hang",
+                 "partial-file", "clobbered", "escape")
+
+
+def _fuzz_table(records: list[Record]) -> dict[str, Any]:
+    """The fuzz campaign by input kind and outcome (conformance/fuzz/campaign.py)."""
+    by_kind: dict[str, Counter] = defaultdict(Counter)
+    for r in records:
+        by_kind[str(r.get("kind"))][str(r.get("outcome"))] += 1
+    rows = [{"kind": k, "cases": sum(c.values()), **{o: c.get(o, 0) for o in FUZZ_OUTCOMES}}
+            for k, c in sorted(by_kind.items())]
+    return {"outcomes": list(FUZZ_OUTCOMES), "rows": rows, "cases": len(records)}
+
+
 def _add_coreml_columns(zoo: list[dict[str, Any]], results: ResultSet) -> None:
     """The vision zoo's Core ML results (same models, same context) beside its ONNX ones."""
     for table in zoo:
@@ -516,6 +530,7 @@ def build_summary(results: ResultSet, history: list[dict[str, Any]],
         "unregistered_results": results.unregistered,
         "headline": headline, "import_matrix": imports, "export_matrix": exports,
         "accuracy": accuracy_rows, "zoo": zoo,
+        "fuzz": _fuzz_table(results.get("fuzz", "cpu")),
         "coreml_export_matrix": coreml_export_matrix(
             coreml_records, expected_by_suite.get("coreml_layers", {}).get("cpu", {})),
         "inventory": _inventory(),

@@ -69,7 +69,11 @@ def check_runnable(sym: mx.sym.Symbol, inputs: Sequence[tuple[str, Any, Any]],
         raise InvalidModelError(f"the imported graph cannot run in MXNet on inputs of its "
                                 f"declared dtypes: {mxnet_message(err)}") from err
     # dynamic dims: first left unknown; where an op cannot infer without them (numpy ops
-    # cannot), at 1. Only a graph that fails both ways is refused.
+    # cannot), at 1. A failure is conclusive only when every declared dim is static: with
+    # dynamic ones, an op may just need sizes that no fixed guess gives (a pooling window
+    # over an image of any size).
+    dynamic = any(not (isinstance(d, (int, np.integer)) and d > 0)
+                  for _, shape, _ in used for d in shape)
     failure = None
     for unknown in (0, 1):
         trial = dict(shapes)
@@ -82,6 +86,8 @@ def check_runnable(sym: mx.sym.Symbol, inputs: Sequence[tuple[str, Any, Any]],
             failure = failure or err
             continue
         _check_axes(sym, trial)
+        return
+    if dynamic:
         return
     raise InvalidModelError(f"the imported graph cannot run in MXNet on inputs of its "
                             f"declared shapes: {mxnet_message(failure)}") from failure

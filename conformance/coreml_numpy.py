@@ -101,7 +101,7 @@ def _slice(p: Any, x: np.ndarray) -> np.ndarray:
 
 def _pointwise(p: Any) -> bool:
     return (list(p.kernelSize) == [1, 1] and set(p.stride) <= {1} and p.nGroups <= 1
-            and not p.isDeconvolution and not p.WhichOneof("ConvolutionPaddingType") == "same"
+            and not p.isDeconvolution and p.WhichOneof("ConvolutionPaddingType") != "same"
             and not any(b.startEdgeSize or b.endEdgeSize
                         for b in p.valid.paddingAmounts.borderAmounts))
 

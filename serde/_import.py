@@ -2,6 +2,8 @@
 arg/aux split ``Module`` needs."""
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -103,9 +105,6 @@ _AXIS_OPS = frozenset({
 
 
 def _check_axes(sym: mx.sym.Symbol, shapes: Mapping[str, tuple[int, ...]]) -> None:
-    import json
-    import re
-
     internals = sym.get_internals()
     try:
         _, out_shapes, _ = internals.infer_shape_partial(**shapes)

@@ -100,16 +100,12 @@ def check_symbol_json(text: str | bytes, source: str = "the symbol JSON") -> Non
             if values is not None and any(v <= 0 for v in values):
                 raise InvalidModelError(f"{source}: node {node['name']!r} ({node['op']}) has "
                                         f"{attr}={attrs[attr]}; it must be positive")
-        counts.append(_count(node))
+        counts.append(1 if node["op"] == "null" else _outputs(node))
     heads = graph.get("heads", [])
     if not isinstance(heads, list) or not heads:
         raise InvalidModelError(f"{source} names no outputs (heads)")
     for entry in heads:
         _check_entry(entry, len(nodes), nodes, counts, source, "the outputs (heads)")
-
-
-def _count(node: dict[str, Any]) -> int | None:
-    return 1 if node["op"] == "null" else _outputs(node)
 
 
 def _check_entry(entry: Any, limit: int, nodes: list[Any], counts: list[int | None],

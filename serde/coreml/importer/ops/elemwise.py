@@ -16,8 +16,13 @@ _BINARY = {"add": mx.sym.broadcast_add, "multiply": mx.sym.broadcast_mul,
 
 @converter("add", "multiply", "max", "min", "average")
 def elementwise(layer: Any, ctx: ImportContext) -> list[mx.sym.Symbol]:
+    return combine(layer, [ctx.symbols[name] for name in layer.input])
+
+
+def combine(layer: Any, inputs: list[mx.sym.Symbol]) -> list[mx.sym.Symbol]:
+    """add / multiply / max / min / average of ``inputs`` (one input: with the layer's
+    scalar), broadcasting size-1 axes of inputs of one rank."""
     kind = layer.WhichOneof("layer")
-    inputs = [ctx.symbols[name] for name in layer.input]
     if kind == "average":
         return [reduce(mx.sym.broadcast_add, inputs) / len(inputs)]
     if len(inputs) == 1:  # one input and the layer's scalar

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..context import ImportContext, weights
 from ..registry import nd_converter
+from .elemwise import combine
 
 
 def _axis(axis: int, rank: int) -> int:
@@ -173,22 +174,11 @@ def floor_div(layer: Any, ctx: ImportContext) -> list[mx.sym.Symbol]:
     return [mx.sym.floor(mx.sym.broadcast_div(a, b))]
 
 
-_ELEMENTWISE = {"add": mx.sym.broadcast_add, "multiply": mx.sym.broadcast_mul,
-                "max": mx.sym.broadcast_maximum, "min": mx.sym.broadcast_minimum}
-
-
 @nd_converter("add", "multiply", "max", "min", "average")
 def elementwise(layer: Any, ctx: ImportContext) -> list[mx.sym.Symbol]:
-    """The old elementwise layers on rank-N blobs broadcast as numpy does."""
-    kind = layer.WhichOneof("layer")
-    inputs = _broadcast_inputs(ctx, layer)
-    if kind == "average":
-        return [reduce(mx.sym.broadcast_add, inputs) / len(inputs)]
-    if len(inputs) == 1:  # one input and the layer's scalar
-        alpha = float(getattr(layer, kind).alpha) if kind in ("add", "multiply") else 0.0
-        return [inputs[0] + alpha if kind == "add" else inputs[0] * alpha
-                if kind == "multiply" else mx.sym.identity(inputs[0])]
-    return [reduce(_ELEMENTWISE[kind], inputs)]
+    """The old elementwise layers on rank-N blobs broadcast as numpy does: inputs of lower
+    rank are aligned on the right first."""
+    return combine(layer, _broadcast_inputs(ctx, layer))
 
 
 _UNARY = {"ceil": mx.sym.ceil, "floor": mx.sym.floor, "sign": mx.sym.sign,

@@ -59,9 +59,22 @@ def normalise_layer_scales(net: mx.gluon.Block, shapes: list[tuple[int, ...]], c
 
 def _std(out: mx.nd.NDArray) -> float:
     # NDArray arithmetic, not asnumpy(): a oneDNN-layout 3-D conv output cannot be copied out
-    # directly (MXNet 1.9.1: "Check failed: to.IsDefaultData()")
-    centred = out - out.mean()
-    return float((centred * centred).mean().sqrt().asscalar())
+    # directly (MXNet 1.9.1: "Check failed: to.IsDefaultData()"); where even the arithmetic's
+    # result cannot (C3D's later convolutions), a reshape lays the output out plainly first
+    try:
+        centred = out - out.mean()
+        return float((centred * centred).mean().sqrt().asscalar())
+    except mx.base.MXNetError:
+        return float(out.reshape(-1).asnumpy().std())
+
+
+def _scale(param: mx.gluon.Parameter, divisor: float) -> None:
+    scaled = param.data() / divisor
+    try:
+        param.set_data(scaled)
+    except mx.base.MXNetError:  # held in a oneDNN layout (3-D convs): fresh arrays instead
+        param.initialize(mx.init.Constant(mx.nd.array(scaled.asnumpy())), ctx=param.list_ctx(),
+                         force_reinit=True)
 
 
 def unit_scale_layers(net: mx.gluon.Block, args: list[mx.nd.NDArray]) -> int:
@@ -78,9 +91,9 @@ def unit_scale_layers(net: mx.gluon.Block, args: list[mx.nd.NDArray]) -> int:
         finally:
             handle.detach()
         if seen and seen[0] > 0:
-            layer.weight.set_data(layer.weight.data() / seen[0])
+            _scale(layer.weight, seen[0])
             if layer.bias is not None:
-                layer.bias.set_data(layer.bias.data() / seen[0])
+                _scale(layer.bias, seen[0])
     return len(layers)
 
 

@@ -6,9 +6,10 @@ Input sizes are each family's usual deployment size, or smaller where the networ
 """
 from __future__ import annotations
 
+import contextlib
 import re
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import mxnet as mx
@@ -49,6 +50,25 @@ def _pretrained_names() -> list[str]:
     return list(model_zoo.pretrained_model_list())
 
 
+@contextlib.contextmanager
+def _reset_ctx_skips_uninitialised() -> Iterator[None]:
+    """GluonCV 0.10's TSN builders (inceptionv1/v3_kinetics400, vgg16_ucf101, ...) move every
+    parameter to ``ctx`` before returning, which fails for a base left uninitialised by
+    ``pretrained_base=False``; those parameters are initialised right after, on ``ctx``."""
+    saved = mx.gluon.Parameter.reset_ctx
+
+    def reset_ctx(param: mx.gluon.Parameter, ctx: Any) -> None:
+        if param._data is None and param._deferred_init == ():
+            return
+        saved(param, ctx)
+
+    mx.gluon.Parameter.reset_ctx = reset_ctx  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        mx.gluon.Parameter.reset_ctx = saved  # type: ignore[method-assign]
+
+
 def build_gluoncv(name: str, ctx: mx.Context, feed: Feed, kwargs: dict[str, Any],
                   configure: Callable[[mx.gluon.HybridBlock], None] | None = None
                   ) -> mx.gluon.HybridBlock:
@@ -58,7 +78,7 @@ def build_gluoncv(name: str, ctx: mx.Context, feed: Feed, kwargs: dict[str, Any]
 
     mx.random.seed(SEED)
     np.random.seed(SEED)
-    with no_network(), warnings.catch_warnings():
+    with no_network(), _reset_ctx_skips_uninitialised(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         net = model_zoo.get_model(name, pretrained=False, **kwargs)
         net.collect_params().initialize(ZooInit(magnitude=2.0), ctx=ctx)

@@ -2,6 +2,7 @@
 arg/aux split ``Module`` needs."""
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from collections.abc import Mapping, Sequence
@@ -35,19 +36,43 @@ def split_params(sym: Any, params: Mapping[str, Any]) -> tuple[dict[str, Any], d
     return arg, aux
 
 
+class _NumpyShapeSymbolBlock(mx.gluon.SymbolBlock):
+    """A SymbolBlock whose forward runs with NumPy shape semantics: under MXNet's legacy ones a
+    0-d or zero-size input reads as a shape still to infer, and the cached op fails."""
+
+    def forward(self, x: Any, *args: Any) -> Any:
+        with mx.util.np_shape(True):
+            return super().forward(x, *args)
+
+
 def symbol_block(sym: mx.sym.Symbol, inputs: Sequence[tuple[str, Any]],
-                 params: Mapping[str, np.ndarray], ctx: Any = None) -> mx.gluon.SymbolBlock:
+                 params: Mapping[str, np.ndarray], ctx: Any = None, *,
+                 numpy_shapes: bool = False) -> mx.gluon.SymbolBlock:
     """A SymbolBlock over ``sym`` taking ``inputs`` ((name, dtype) pairs, in calling order)
-    with ``params`` loaded on ``ctx``; unused inputs stay, so positional calls line up."""
+    with ``params`` loaded on ``ctx``; unused inputs stay, so positional calls line up.
+    ``numpy_shapes`` (for graphs with 0-d or zero-size inputs) runs forward with NumPy shape
+    semantics."""
+    if not inputs:
+        raise InvalidModelError(
+            "the graph has no free input (the model declares none, or constant_inputs binds "
+            "them all), and a Gluon block needs one to be called: import it with "
+            "output_format='symbolic', or leave an input unbound")
     ctx = ctx or mx.cpu()
-    block = mx.gluon.SymbolBlock(outputs=sym,
-                                 inputs=[mx.sym.var(name, dtype=dtype) for name, dtype in inputs])
+    block_type = _NumpyShapeSymbolBlock if numpy_shapes else mx.gluon.SymbolBlock
+    block = block_type(outputs=sym,
+                       inputs=[mx.sym.var(name, dtype=dtype) for name, dtype in inputs])
     block_params = block.collect_params()
     for name, value in params.items():
         param = block_params[name]
         param.shape = value.shape
         param._load_init(mx.nd.array(value, ctx=ctx, dtype=value.dtype), ctx)
     return block
+
+
+def needs_numpy_shapes(shapes: Sequence[Any]) -> bool:
+    """Whether inputs of these declared shapes (None for unknown rank) need NumPy shape
+    semantics: a 0-d input, or a dim declared 0."""
+    return any(shape is not None and (len(shape) == 0 or 0 in shape) for shape in shapes)
 
 
 def check_runnable(sym: mx.sym.Symbol, inputs: Sequence[tuple[str, Any, Any]],
@@ -70,29 +95,95 @@ def check_runnable(sym: mx.sym.Symbol, inputs: Sequence[tuple[str, Any, Any]],
     except mx.base.MXNetError as err:
         raise InvalidModelError(f"the imported graph cannot run in MXNet on inputs of its "
                                 f"declared dtypes: {mxnet_message(err)}") from err
+    # a dynamic leading (batch) axis is taken at 1, a size any batch axis accepts. Other
     # dynamic dims: first left unknown; where an op cannot infer without them (numpy ops
-    # cannot), at 1. A failure is conclusive only when every declared dim is static: with
+    # cannot), at 1. A failure is conclusive only when every other dim is static: with
     # dynamic ones, an op may just need sizes that no fixed guess gives (a pooling window
     # over an image of any size).
-    dynamic = any(not (isinstance(d, (int, np.integer)) and d > 0)
-                  for _, shape, _ in used for d in shape)
+    def static(dim: Any) -> bool:
+        return isinstance(dim, (int, np.integer)) and dim > 0
+
+    used = [(name, tuple(1 if k == 0 and not isinstance(d, (int, np.integer)) or
+                         k == 0 and isinstance(d, (int, np.integer)) and d < 0 else d
+                         for k, d in enumerate(shape)), dtype)
+            for name, shape, dtype in used]
+    dynamic = any(not static(d) for _, shape, _ in used for d in shape)
     failure = None
     for unknown in (0, 1):
         trial = dict(shapes)
         for name, shape, _ in used:
-            trial[name] = tuple(int(d) if isinstance(d, (int, np.integer)) and d > 0
-                                else unknown for d in shape)
+            trial[name] = tuple(int(d) if static(d) else unknown for d in shape)
         try:
             sym.infer_shape_partial(**trial)
         except mx.base.MXNetError as err:
             failure = failure or err
             continue
         _check_axes(sym, trial)
+        if not dynamic:
+            _trial_forward(sym, used, params)
         return
     if dynamic:
         return
     raise InvalidModelError(f"the imported graph cannot run in MXNet on inputs of its "
                             f"declared shapes: {mxnet_message(failure)}") from failure
+
+
+#: graphs up to this many elements (inputs and parameters) get a trial forward at import
+TRIAL_FORWARD_ELEMENTS = 1_000_000
+#: integer division by a zero input kills the process (SIGFPE) inside these MXNet kernels
+_DIVIDING_OPS = re.compile(r"div|mod|remainder", re.IGNORECASE)
+
+
+def _trial_forward(sym: mx.sym.Symbol, inputs: Sequence[tuple[str, Any, Any]],
+                   params: Mapping[str, np.ndarray]) -> None:
+    """Run a small graph once on zeros of its (static) declared shapes: some limits MXNet
+    checks only in its kernels (broadcasting over more than 5 axes, transposes over more
+    than 6), after shape inference has passed. Zeros index every non-empty axis; graphs
+    that divide are not tried, since an integer division by zero is not an error but a
+    crash in MXNet."""
+    sizes = [int(np.prod(shape)) for _, shape, _ in inputs] + [v.size for v in params.values()]
+    if sum(sizes) > TRIAL_FORWARD_ELEMENTS or _divides_integers(sym, inputs, params):
+        return
+    aux_names = set(sym.list_auxiliary_states())
+    numpy_shapes = needs_numpy_shapes([shape for _, shape, _ in inputs])
+    try:
+        with mx.util.np_shape(True) if numpy_shapes else contextlib.nullcontext():
+            arrays = {name: mx.nd.zeros(tuple(shape), dtype=np.dtype(dtype))
+                      for name, shape, dtype in inputs}
+            arrays.update({k: mx.nd.array(v, dtype=v.dtype) for k, v in params.items()})
+            executor = sym.bind(mx.cpu(), grad_req="null",
+                                 args={k: v for k, v in arrays.items() if k not in aux_names},
+                                 aux_states={k: v for k, v in arrays.items() if k in aux_names})
+            for out in executor.forward(is_train=False):
+                out.wait_to_read()
+    except mx.base.MXNetError as err:
+        raise InvalidModelError(f"the imported graph fails in MXNet on inputs of its declared "
+                                f"shapes: {mxnet_message(err)}") from err
+
+
+def _divides_integers(sym: mx.sym.Symbol, inputs: Sequence[tuple[str, Any, Any]],
+                      params: Mapping[str, np.ndarray]) -> bool:
+    nodes = json.loads(sym.tojson())["nodes"]
+    dividing = [n for n in nodes if _DIVIDING_OPS.search(n["op"])]
+    if not dividing:
+        return False
+    internals = sym.get_internals()
+    dtypes = {k: v.dtype for k, v in params.items()}
+    dtypes.update({name: np.dtype(dtype) for name, _, dtype in inputs})
+    try:
+        _, out_types, _ = internals.infer_type_partial(**dtypes)
+    except mx.base.MXNetError:
+        return True
+    produced: dict[str, list[Any]] = {}
+    for name, dtype in zip(internals.list_outputs(), out_types, strict=True):
+        produced.setdefault(re.sub(r"_output\d*$", "", name), []).append(dtype)
+    for node in dividing:
+        for src, index, *_ in node["inputs"]:
+            types = produced.get(nodes[src]["name"], [])
+            dtype = types[index] if index < len(types) else None
+            if dtype is None or np.dtype(dtype).kind in "iu":
+                return True
+    return False
 
 
 #: MXNet ops whose ``axis`` attribute indexes their first input's axes, which MXNet checks

@@ -1,8 +1,9 @@
 """Small valid models the fuzzer mutates: ONNX models built with ``onnx.helper`` (a CNN, an
-MLP, an ``If``, a model with external data), MXNet symbol JSON + ``.params`` pairs, and a Core
+MLP, an ``If``, a model with external data), the ONNX backend node test models, MXNet symbol JSON + ``.params`` pairs, and a Core
 ML model written by our own exporter. Each builder is deterministic."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 
@@ -85,6 +86,31 @@ def onnx_external(folder: Path) -> Path:
 
 ONNX_SEEDS: dict[str, Callable[[], onnx.ModelProto]] = {
     "onnx_cnn": onnx_cnn, "onnx_mlp": onnx_mlp, "onnx_if": onnx_if}
+
+
+@functools.lru_cache(maxsize=1)
+def node_models() -> tuple[tuple[str, bytes, tuple[np.ndarray, ...]], ...]:
+    """Every ONNX backend node test model whose inputs are plain tensors, with the inputs of
+    its first data set: about 1,800 small models over every operator, most of them ones the
+    hand-built seeds never reach. Built by the onnx package (no files), once per process."""
+    import warnings
+
+    from onnx.backend.test.case.node import collect_testcases
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cases = collect_testcases(None)
+    found = []
+    for case in sorted(cases, key=lambda c: c.name):
+        graph_inputs = case.model.graph.input
+        if not case.data_sets or not all(i.type.HasField("tensor_type") for i in graph_inputs):
+            continue
+        arrays = case.data_sets[0][0]
+        if len(arrays) != len(graph_inputs) or \
+                not all(isinstance(a, np.ndarray) for a in arrays):
+            continue
+        found.append((case.name, case.model.SerializeToString(), tuple(arrays)))
+    return tuple(found)
 
 
 def mxnet_net() -> tuple[str, dict[str, np.ndarray], tuple[int, ...]]:

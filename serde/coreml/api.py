@@ -81,7 +81,7 @@ def import_coreml(path: Any, output_format: str = "gluon", *, ctx: Any = None) -
         raise InvalidModelError(f"output_format must be one of {IMPORT_OUTPUT_FORMATS}, "
                                 f"not {output_format!r}")
     _coremltools()
-    from .._import import check_runnable, symbol_block, to_ndarrays
+    from .._import import check_runnable, needs_numpy_shapes, symbol_block, to_ndarrays
     from .importer.convert import import_spec
 
     if isinstance(path, (str, os.PathLike)) and Path(path).is_dir():
@@ -96,4 +96,5 @@ def import_coreml(path: Any, output_format: str = "gluon", *, ctx: Any = None) -
                    graph.params)
     if output_format == "symbolic":
         return graph.sym, to_ndarrays(graph.params, ctx)
-    return symbol_block(graph.sym, graph.inputs, graph.params, ctx)
+    return symbol_block(graph.sym, graph.inputs, graph.params, ctx,
+                        numpy_shapes=needs_numpy_shapes([shapes.get(n) for n, _ in graph.inputs]))

@@ -27,6 +27,7 @@ from ..errors import InvalidModelError, SerdeError
 from .importer import StaticValueRequired, import_graph, to_ndarrays
 from .importer.dtypes import to_numpy
 from .importer.loader import load_model
+from .importer.validate import check_model
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +151,7 @@ class MXNetBackend(Backend):
     @classmethod
     def prepare(cls, model: Any, device: str = "CPU", **kwargs: Any) -> MXNetBackendRep:
         proto, _ = load_model(model)
+        check_model(proto)
         super().prepare(proto, device, **kwargs)
         rep = MXNetBackendRep(proto, device)
         declared = {}

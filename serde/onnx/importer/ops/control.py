@@ -4,6 +4,7 @@ outputs of one shape and type."""
 from __future__ import annotations
 
 import numpy as np
+from onnx import numpy_helper
 
 from ..context import NONDETERMINISTIC, Node, StaticValueRequired
 from ..registry import converter, lookup
@@ -18,6 +19,16 @@ def _has_subgraph(proto) -> bool:
 
 def _convert_branch(node, ctx, graph) -> list:
     outer = ctx.node
+    # a branch's own initializers are constants of its scope (they may shadow outer names,
+    # so outer values come back afterwards)
+    shadowed = {}
+    for init in graph.initializer:
+        shadowed.setdefault(init.name, (ctx.values.get(init.name), ctx.tensors.get(init.name)))
+        try:
+            ctx.values[init.name] = numpy_helper.to_array(init)
+        except Exception as err:  # noqa: BLE001 - a malformed tensor of a crafted file
+            raise ctx.error(f"branch initializer {init.name!r} cannot be read: {err}") from err
+        ctx.tensors.pop(init.name, None)
     for proto in graph.node:        # lets ctx.value() fold branch-internal constants
         for out in proto.output:
             if out:
@@ -41,9 +52,15 @@ def _convert_branch(node, ctx, graph) -> list:
                     if k >= len(results) or results[k] is None:
                         raise ctx.error(f"branch output {out!r} is not supported")
                     ctx.tensors[out] = results[k]
+        return [ctx.sym(o.name) for o in graph.output]
     finally:
         ctx.node = outer
-    return [ctx.sym(o.name) for o in graph.output]
+        for name, (value, tensor) in shadowed.items():
+            for table, old in ((ctx.values, value), (ctx.tensors, tensor)):
+                if old is None:
+                    table.pop(name, None)
+                else:
+                    table[name] = old
 
 
 @converter("If", 1, 11, 13, 16, 19, 21, 23, 24, 25)

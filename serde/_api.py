@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._io import check_target
-from ._validate import check_mxnet_inputs
+from ._validate import check_export_options, check_mxnet_inputs
 from .errors import InvalidModelError, SerdeError, guarded
 from .onnx.api import save_onnx, to_onnx
 
@@ -76,6 +76,7 @@ def export_model(obj: Any, params: Any = None, *, input_format: str | None = Non
     exporter = _entry_point(output_format, 0, "output_format")
     _check_options(exporter, format_options, output_format, _EXPORT_ARGUMENTS)
     check_mxnet_inputs(obj, params)
+    check_export_options(input_shapes, input_types)
     suffix = ".mlpackage" if format_options.get("coreml_format") == "mlprogram" else \
         _SUFFIXES[output_format]
     check_target(f"{os.fspath(filename_prefix)}{suffix}")

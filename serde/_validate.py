@@ -11,6 +11,8 @@ import struct
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .errors import InvalidModelError
 
 #: integer attributes MXNet divides by or allocates from, by op: they must be positive
@@ -220,3 +222,63 @@ def check_mxnet_inputs(obj: Any, params: Any) -> None:
         except OSError as err:
             raise InvalidModelError(f"cannot read parameter file {str(params)!r}: {err}"
                                     ) from err
+
+
+_MAX_ELEMENTS = 2**31 - 1  # MXNet 1.9.1 wheels index tensors with int32
+
+
+def _check_shape(where: str, shape: Any) -> None:
+    if isinstance(shape, (str, bytes)) or not isinstance(shape, (list, tuple)):
+        raise InvalidModelError(f"{where} must be a tuple of dims, not {shape!r}")
+    total = 1
+    for dim in shape:
+        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+            raise InvalidModelError(f"{where} has dim {dim!r}: dims are integers")
+        if dim < 0:
+            raise InvalidModelError(f"{where} has dim {dim}: a dynamic axis is asked for with "
+                                    f"dynamic_batch=True or dynamic_axes, not a negative dim")
+        total *= int(dim)
+    if total > _MAX_ELEMENTS:
+        raise InvalidModelError(f"{where} {tuple(shape)} has {total:.3g} elements; MXNet "
+                                f"1.9.1 holds at most {_MAX_ELEMENTS} per tensor")
+
+
+def _check_dtype(where: str, value: Any) -> None:
+    if value is None:
+        raise InvalidModelError(f"{where} is None; give a dtype such as 'float32'")
+    try:
+        dtype = np.dtype(value)
+    except TypeError as err:
+        raise InvalidModelError(f"{where} {value!r} is not a dtype: {err}") from err
+    if dtype.kind not in "biuf":
+        raise InvalidModelError(f"{where} {dtype} has no MXNet tensor type (MXNet holds "
+                                f"bool, integer and floating-point tensors)")
+
+
+def check_export_options(input_shapes: Any, input_types: Any) -> None:
+    """``input_shapes`` (a dict by input name, a list in input order, or one shape) and
+    ``input_types`` (a dtype, a list or a dict of them) of an export call, checked before
+    MXNet's shape inference sees them (it raises a bare Exception past 2^31 elements)."""
+    if input_shapes is not None:
+        if isinstance(input_shapes, dict):
+            for name, shape in input_shapes.items():
+                _check_shape(f"input_shapes[{name!r}]", shape)
+        elif isinstance(input_shapes, (list, tuple)) and input_shapes and \
+                all(isinstance(d, (int, np.integer)) and not isinstance(d, bool)
+                    for d in input_shapes):
+            _check_shape("input_shapes", input_shapes)
+        elif isinstance(input_shapes, (list, tuple)):
+            for k, shape in enumerate(input_shapes):
+                _check_shape(f"input_shapes[{k}]", shape)
+        else:
+            raise InvalidModelError(f"input_shapes must be a dict of shapes by input name or "
+                                    f"a list of shapes, not {type(input_shapes).__name__}")
+    if input_types is not None:
+        if isinstance(input_types, dict):
+            for name, value in input_types.items():
+                _check_dtype(f"input_types[{name!r}]", value)
+        elif isinstance(input_types, (list, tuple)):
+            for k, value in enumerate(input_types):
+                _check_dtype(f"input_types[{k}]", value)
+        else:
+            _check_dtype("input_types", input_types)

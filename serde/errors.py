@@ -83,6 +83,16 @@ _BAD_INPUT = (TypeError, ValueError, KeyError, IndexError, AttributeError, Looku
               UnicodeError, OSError, RecursionError, OverflowError, AssertionError)
 
 
+def _raised_by_mxnet(err: BaseException) -> bool:
+    """A bare ``Exception`` raised in MXNet's own Python code (its shape inference raises one
+    for tensors past 2^31 elements)."""
+    import traceback
+
+    frames = traceback.extract_tb(err.__traceback__) if err.__traceback__ else []
+    return type(err) is Exception and bool(frames) and \
+        "/mxnet/" in frames[-1].filename.replace("\\", "/")
+
+
 def guarded(fn):  # type: ignore[no-untyped-def]
     """Public entry points raise only SerdeError: an MXNet error or a Python error raised on
     malformed input becomes an InvalidModelError naming the call and the cause (kept as
@@ -102,7 +112,7 @@ def guarded(fn):  # type: ignore[no-untyped-def]
                                     ) from err
         except Exception as err:
             import mxnet as mx
-            if isinstance(err, mx.base.MXNetError):
+            if isinstance(err, mx.base.MXNetError) or _raised_by_mxnet(err):
                 raise InvalidModelError(f"{fn.__name__}: MXNet refused the model: "
                                         f"{mxnet_message(err)}") from err
             raise

@@ -37,7 +37,8 @@ REPORTS_DIR = RESULTS_DIR.parent
 SUITE = "fuzz"
 GOOD = ("ok", "named-error")
 KINDS = ("onnx_bytes", "onnx_struct", "onnx_external", "mxnet_json", "mxnet_json_bytes",
-         "mxnet_params", "mxnet_params_bytes", "export_path", "coreml_bytes", "onnx_node")
+         "mxnet_params", "mxnet_params_bytes", "export_path", "coreml_bytes", "onnx_node",
+         "mxnet_op")
 ONNX_KINDS = ("onnx_bytes", "onnx_struct", "onnx_external", "onnx_node")
 #: declared inputs larger than this are not run forward (the fuzzer's memory, not serde's)
 MAX_FORWARD_ELEMENTS = 10_000_000
@@ -195,6 +196,12 @@ def run_case(task: tuple) -> dict[str, Any]:
 
                 def action() -> Any:
                     return serde.import_model(str(path), input_format="coreml")
+            elif kind == "mxnet_op":
+                existing = _snapshot(out_dir)
+                export = _mxnet_op_case(rng, record, folder, out_dir / "exported")
+
+                def action() -> Any:
+                    return serde.export_model(*export[0], **export[1])
             else:
                 sym_json, params, shape = seeds.mxnet_net()
                 prefix = out_dir / "exported"
@@ -461,11 +468,64 @@ def _node_case(rng: np.random.Generator, record: dict[str, Any], path: Path
     return options, arrays
 
 
+def _mxnet_op_plan(rng: np.random.Generator) -> tuple[int, str]:
+    """The single-op export case (index into the suite's cases) and the mutation of an
+    ``mxnet_op`` case: the case's first draws."""
+    from . import seeds
+
+    index = int(rng.integers(len(seeds.mxnet_op_cases())))
+    return index, str(rng.choice(["none", "json", "json", "params", "input_shapes",
+                                  "input_types"]))
+
+
+def _mxnet_op_case(rng: np.random.Generator, record: dict[str, Any], folder: Path,
+                   prefix: Path) -> tuple[tuple, dict[str, Any]]:
+    """Write an ``mxnet_op`` case's symbol JSON and ``.params`` (one op of the export suite,
+    mutated or not) and return export_model's arguments."""
+    from conformance.mxnet_ops import _split_params, build_symbol, make_inputs
+
+    from . import mutators as mu
+    from . import seeds
+
+    index, how = _mxnet_op_plan(rng)
+    case_ = seeds.mxnet_op_cases()[index]
+    record["seed"], record["mutators"] = case_.id, [how]
+    sym = build_symbol(case_)
+    values = make_inputs(case_, np.random.default_rng(0))
+    arg, aux, data = _split_params(case_, sym, values)
+    params = {f"arg:{k}": v for k, v in arg.items()} | {f"aux:{k}": v for k, v in aux.items()}
+    sym_json = sym.tojson()
+    shapes: Any = {k: v.shape for k, v in data.items()}
+    types: Any = [v.dtype for v in data.values()] if rng.random() < 0.5 else None
+    if how == "json":
+        sym_json = mu.mutate_json_text(sym_json, rng)
+    elif how == "params" and params:
+        params = mu.mx_params(params, rng)
+    elif how == "input_shapes" and shapes:
+        name = mu._pick(rng, sorted(shapes))
+        shapes[name] = mu._pick(rng, [(), (0,), (-1, 2), (2**31, 2), "x", (1.5,),
+                                      (*shapes[name], 1), tuple(shapes[name])[:-1]])
+    elif how == "input_types" and data:
+        types = [mu._pick(rng, ["complex64", "float16", "int8", "bool", "str", None, 3])
+                 for _ in data]
+    (folder / "op-symbol.json").write_text(sym_json)
+    seeds.save_params(params, folder / "op-0000.params")
+    kwargs: dict[str, Any] = {"filename_prefix": str(prefix), "input_shapes": shapes}
+    if types is not None:
+        kwargs["input_types"] = types
+    return (str(folder / "op-symbol.json"), str(folder / "op-0000.params")), kwargs
+
+
 def _lost(task: tuple, kind: str, seconds: float) -> dict[str, Any]:
     record = {"suite": SUITE, "case": task[0], "kind": task[1], "ctx": "cpu",
               "outcome": "hang" if kind == "timeout" else "crash", "seconds": seconds}
     if task[1] in ("onnx_bytes", "onnx_struct"):
         record["seed"], record["mutators"] = _plan(task[1], np.random.default_rng(task[2:]))
+    elif task[1] == "mxnet_op":
+        from . import seeds
+
+        index, how = _mxnet_op_plan(np.random.default_rng(task[2:]))
+        record["seed"], record["mutators"] = seeds.mxnet_op_cases()[index].id, [how]
     elif task[1] == "onnx_node":
         from . import seeds
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
@@ -111,6 +112,15 @@ def node_models() -> tuple[tuple[str, bytes, tuple[np.ndarray, ...]], ...]:
             continue
         found.append((case.name, case.model.SerializeToString(), tuple(arrays)))
     return tuple(found)
+
+
+@functools.lru_cache(maxsize=1)
+def mxnet_op_cases() -> tuple[Any, ...]:
+    """The cases of the single-op export suite (conformance.mxnet_ops): one MXNet op each,
+    with attributes and input shapes that export."""
+    from conformance.mxnet_ops import CASES
+
+    return tuple(CASES)
 
 
 def mxnet_net() -> tuple[str, dict[str, np.ndarray], tuple[int, ...]]:

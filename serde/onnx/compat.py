@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .._io import check_target
-from .._validate import check_mxnet_inputs
+from .._validate import check_export_options, check_mxnet_inputs
 from ..errors import InvalidModelError, guarded
 
 log = logging.getLogger(__name__)
@@ -75,6 +75,7 @@ def export_model(sym: Any, params: Any, in_shapes: Sequence[Sequence[int]] | Non
     if verbose:
         logging.getLogger("serde").setLevel(logging.INFO)
     check_mxnet_inputs(sym, params)
+    check_export_options(None, in_types)  # in_shapes may name dynamic dims (None)
     check_target(onnx_file_path)
     model = _export.from_symbol(sym, params, None)
     data_names = model_data_names(model.sym, model.arg_params, model.aux_params)

@@ -65,7 +65,10 @@ def symbol_block(sym: mx.sym.Symbol, inputs: Sequence[tuple[str, Any]],
     for name, value in params.items():
         param = block_params[name]
         param.shape = value.shape
-        param._load_init(mx.nd.array(value, ctx=ctx, dtype=value.dtype), ctx)
+        # the stored dtype is the graph's: a parameter no op constrains (a graph output that
+        # folded to a constant) is otherwise inferred as float32
+        param._load_init(mx.nd.array(value, ctx=ctx, dtype=value.dtype), ctx,
+                         cast_dtype=True, dtype_source="saved")
     return block
 
 

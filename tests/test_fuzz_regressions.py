@@ -178,3 +178,37 @@ def test_roi_align_degenerate_boxes_and_batch_index_give_numbers(tmp_path, align
     want = ort.InferenceSession(path).run(None, {"x": x, "rois": rois,
                                                  "idx": np.zeros(3, np.int64)})[0]
     np.testing.assert_allclose(out[2], want[2], rtol=1e-5, atol=1e-5)
+
+
+def test_graph_output_folded_to_an_integer_constant_runs_as_a_gluon_block(tmp_path):
+    # Size of a static input folds to an int64 constant that no op constrains: the block
+    # inferred it as float32 and refused its own parameter
+    path = _save(tmp_path, [helper.make_node("Size", ["x"], ["n"]),
+                            helper.make_node("Identity", ["n"], ["y"])],
+                 [_vi("x", [2, 3])], [_vi("y", [], TensorProto.INT64)])
+    out = serde.import_model(path)(mx.nd.ones((2, 3)))
+    assert out.dtype == np.int64 and int(out.asnumpy()) == 6
+
+
+def _dense_block():
+    net = mx.gluon.nn.Dense(2)
+    net.initialize()
+    net.hybridize()
+    net(mx.nd.ones((1, 3)))
+    return net
+
+
+@pytest.mark.parametrize("shapes, types, match", [
+    ([(2**31, 2)], None, "elements"),
+    ([(1, -3)], None, "dynamic"),
+    (["abc"], None, "tuple of dims"),
+    ([(1, 2.5)], None, "integers"),
+    ([(1, 3)], ["complex64"], "no MXNet tensor type"),
+    ([(1, 3)], [None], "is None"),
+    ([(1, 3)], ["str"], "no MXNet tensor type"),
+], ids=["huge", "negative", "string", "float_dim", "complex", "none_dtype", "str_dtype"])
+def test_bad_export_options_are_named_before_mxnet_sees_them(tmp_path, shapes, types, match):
+    with pytest.raises(InvalidModelError, match=match):
+        serde.export_model(_dense_block(), input_shapes=shapes, input_types=types,
+                           filename_prefix=str(tmp_path / "m"))
+    assert not list(tmp_path.iterdir())

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import math
 import os
 import sys
 import tempfile
@@ -38,7 +39,7 @@ SUITE = "fuzz"
 GOOD = ("ok", "named-error")
 KINDS = ("onnx_bytes", "onnx_struct", "onnx_external", "mxnet_json", "mxnet_json_bytes",
          "mxnet_params", "mxnet_params_bytes", "export_path", "coreml_bytes", "onnx_node",
-         "mxnet_op")
+         "mxnet_op", "coreml_struct")
 ONNX_KINDS = ("onnx_bytes", "onnx_struct", "onnx_external", "onnx_node")
 #: declared inputs larger than this are not run forward (the fuzzer's memory, not serde's)
 MAX_FORWARD_ELEMENTS = 10_000_000
@@ -184,15 +185,26 @@ def run_case(task: tuple) -> dict[str, Any]:
                 def action() -> Any:
                     return serde.import_model(str(path), input_format="onnx",
                                               output_format=fmt)
-            elif kind == "coreml_bytes":
+            elif kind in ("coreml_bytes", "coreml_struct"):
                 data = seeds.coreml_bytes()
                 if data is None:
                     record.update(outcome="ok", note="coremltools not installed")
                     return record
-                m = mu._pick(rng, sorted(mu.BYTE_MUTATORS))
                 path = folder / "model.mlmodel"
-                path.write_bytes(mu.BYTE_MUTATORS[m](data, rng))
-                record["mutators"] = [m]
+                if kind == "coreml_bytes":
+                    m = mu._pick(rng, sorted(mu.BYTE_MUTATORS))
+                    path.write_bytes(mu.BYTE_MUTATORS[m](data, rng))
+                    record["mutators"] = [m]
+                else:
+                    from coremltools.proto import Model_pb2
+
+                    spec = Model_pb2.Model()
+                    spec.ParseFromString(data)
+                    count = int(rng.integers(1, 4))
+                    for _ in range(count):
+                        spec = mu.proto_field(spec, rng)
+                    path.write_bytes(spec.SerializeToString())
+                    record["mutators"] = ["proto_field"] * count
 
                 def action() -> Any:
                     return serde.import_model(str(path), input_format="coreml")
@@ -243,7 +255,7 @@ def run_case(task: tuple) -> dict[str, Any]:
             finally:
                 _AUDIT["root"] = None
             record["outcome"] = "ok"
-            if kind in (*ONNX_KINDS, "coreml_bytes"):
+            if kind in (*ONNX_KINDS, "coreml_bytes", "coreml_struct"):
                 record.update(_check_forward(
                     result, forward, kind, path, bound=list(options.get("constant_inputs", {})),
                     synthetic=record.get("inputs") != "test data"))
@@ -329,14 +341,17 @@ def _check_forward(result: Any, arrays: list[np.ndarray] | None, kind: str, path
                                          cast_dtype=True, dtype_source="saved")
     else:
         block = result
-    if kind == "coreml_bytes":
+    if kind in ("coreml_bytes", "coreml_struct"):
         from coremltools.proto import Model_pb2
 
         spec = Model_pb2.Model()
         spec.ParseFromString(path.read_bytes())
-        arrays = [np.random.default_rng(0).normal(size=(1, *[int(d) for d in
-                  f.type.multiArrayType.shape])).astype(np.float32)
+        shapes = [(1, *[int(d) for d in f.type.multiArrayType.shape])
                   for f in spec.description.input]
+        if any(d <= 0 for s in shapes for d in s) or \
+                sum(math.prod(s) for s in shapes) > MAX_FORWARD_ELEMENTS:
+            return {"forward": "skipped"}
+        arrays = [np.random.default_rng(0).normal(size=s).astype(np.float32) for s in shapes]
     if arrays is None:
         return {"forward": "skipped"}
     try:

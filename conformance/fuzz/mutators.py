@@ -227,6 +227,91 @@ def drop_graph_io(m: onnx.ModelProto, rng: np.random.Generator) -> onnx.ModelPro
     return m
 
 
+# --- any protobuf (structure-aware) ---------------------------------------------------------
+
+_INT_VALUES = [0, -1, 1, 3, 2**31 - 1, -2**31, 10**6]
+_INT64_VALUES = [2**63 - 1, -2**63, 2**40]
+_FLOAT_VALUES = [0.0, -1.0, float("nan"), float("inf"), -float("inf"), 1e30, 1e-30]
+_STRING_VALUES = ["", "x", "../../outside", "\u00e9\u4e2d", "a" * 300, "0"]
+
+
+def _fields(message: Any, limit: int = 20000) -> list[tuple[Any, Any]]:
+    """(message, field descriptor) of every set field under ``message``, depth first."""
+    found: list[tuple[Any, Any]] = []
+    stack = [message]
+    while stack and len(found) < limit:
+        msg = stack.pop()
+        for desc, value in msg.ListFields():
+            if desc.type == desc.TYPE_MESSAGE and desc.message_type.GetOptions().map_entry:
+                continue  # a map (metadata): not indexable as a list of messages
+            found.append((msg, desc))
+            if desc.type == desc.TYPE_MESSAGE:
+                if desc.is_repeated:
+                    stack.extend(list(value)[:200])
+                else:
+                    stack.append(value)
+    return found
+
+
+def proto_field(message: Any, rng: np.random.Generator) -> Any:
+    """One field anywhere in a protobuf message set to a hostile value for its type: ints to
+    0, -1 or past int32, floats to NaN or infinities, strings to empty or odd names, repeated
+    fields cleared, shortened or grown, messages cleared, enums out of range."""
+    fields = _fields(message)
+    if not fields:
+        return message
+    msg, desc = fields[int(rng.integers(len(fields)))]
+    name = desc.name
+    repeated = desc.is_repeated
+    if desc.type == desc.TYPE_MESSAGE:
+        if repeated and len(getattr(msg, name)) and rng.random() < 0.5:
+            del getattr(msg, name)[int(rng.integers(len(getattr(msg, name))))]
+        else:
+            msg.ClearField(name)
+        return message
+    if desc.type in (desc.TYPE_INT32, desc.TYPE_INT64, desc.TYPE_UINT32, desc.TYPE_UINT64,
+                     desc.TYPE_SINT32, desc.TYPE_SINT64, desc.TYPE_ENUM):
+        values = _INT_VALUES + (_INT64_VALUES if desc.type in (desc.TYPE_INT64,
+                                                              desc.TYPE_SINT64) else [])
+        if desc.type in (desc.TYPE_UINT32, desc.TYPE_UINT64):
+            values = [v for v in values if v >= 0]
+        if desc.type == desc.TYPE_ENUM:
+            values = [0, 1, 999]
+        if desc.type in (desc.TYPE_INT32, desc.TYPE_SINT32, desc.TYPE_ENUM):
+            values = [v for v in values if -2**31 <= v < 2**31]
+    elif desc.type in (desc.TYPE_FLOAT, desc.TYPE_DOUBLE):
+        values = _FLOAT_VALUES
+    elif desc.type == desc.TYPE_STRING:
+        values = _STRING_VALUES
+    elif desc.type == desc.TYPE_BYTES:
+        current = getattr(msg, name)
+        data = bytes(current[0]) if repeated and len(current) else \
+            (bytes(current) if not repeated else b"")
+        values = [data[: len(data) // 2], data * 2, b""]
+    elif desc.type == desc.TYPE_BOOL:
+        values = [True, False]
+    else:
+        return message
+    value = values[int(rng.integers(len(values)))]
+    try:
+        if repeated:
+            items = getattr(msg, name)
+            choice = int(rng.integers(4))
+            if choice == 0:
+                msg.ClearField(name)
+            elif choice == 1 and len(items):
+                del items[-1]
+            elif choice == 2:
+                items.append(value)
+            elif len(items):
+                items[int(rng.integers(len(items)))] = value
+        else:
+            setattr(msg, name, value)
+    except (TypeError, ValueError):  # not representable in the field: leave it
+        pass
+    return message
+
+
 ONNX_MUTATORS: dict[str, Callable[[onnx.ModelProto, np.random.Generator], onnx.ModelProto]] = {
     "drop_node": drop_node, "duplicate_node": duplicate_node, "dangling_input": dangling_input,
     "make_cycle": make_cycle, "bad_dims": bad_dims, "bad_dtype": bad_dtype,
@@ -234,7 +319,8 @@ ONNX_MUTATORS: dict[str, Callable[[onnx.ModelProto, np.random.Generator], onnx.M
     "unknown_domain_or_op": unknown_domain_or_op, "attribute_type": attribute_type,
     "bad_attribute_value": bad_attribute_value, "huge_initializer": huge_initializer,
     "deep_subgraph": deep_subgraph, "long_chain": long_chain,
-    "duplicate_names": duplicate_names, "drop_graph_io": drop_graph_io}
+    "duplicate_names": duplicate_names, "drop_graph_io": drop_graph_io,
+    "proto_field": proto_field}
 
 #: Hostile ``location`` values of an external-data initializer ("{outside}" is a file next
 #: to the model folder holding the same bytes, "{link}" a symlink to it inside the folder).

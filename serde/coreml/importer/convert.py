@@ -61,6 +61,19 @@ def load_spec(model: Any) -> Any:
     return spec
 
 
+def _check_output_count(layer: Any, kind: str, produced: list[Any]) -> None:
+    if len(layer.output) != len(produced):
+        raise ConversionError(f"the layer names {len(layer.output)} output(s) but a {kind} "
+                              f"layer gives {len(produced)}", node=layer.name, op=kind)
+
+
+def group_outputs(outputs: list[Any]) -> Any:
+    """The model's outputs as one symbol; a model that declares none is refused."""
+    if not outputs:
+        raise InvalidModelError("the model declares no outputs: nothing to import")
+    return outputs[0] if len(outputs) == 1 else mx.sym.Group(outputs)
+
+
 def _network(spec: Any) -> Any:
     kind = spec.WhichOneof("Type")
     if kind not in _NETWORK_TYPES:
@@ -161,6 +174,7 @@ def import_spec(model: Any) -> ImportedCoreml:
     for layer in network.layers:
         kind = layer.WhichOneof("layer")
         produced = call_converter(lookup(kind).fn, layer, ctx, node=layer.name, op=kind)  # type: ignore[union-attr]
+        _check_output_count(layer, kind, produced)
         for out_name, sym in zip(layer.output, produced, strict=True):
             ctx.symbols[out_name] = sym
             ctx.shapes[out_name] = _fixed_rank_shape(ctx.infer(sym, layer), layer)
@@ -175,7 +189,7 @@ def import_spec(model: Any) -> ImportedCoreml:
         if dims and list(dims) != list(have) and np.prod(dims) == np.prod(have):
             sym = mx.sym.reshape(sym, (0, *dims))  # (C,) -> (N, C) and the like
         outputs.append(mx.sym.identity(sym, name=feature.name))
-    group = outputs[0] if len(outputs) == 1 else mx.sym.Group(outputs)
+    group = group_outputs(outputs)
     return ImportedCoreml(group, ctx.params, inputs, [f.name for f in spec.description.output],
                           dict(ctx.sources))
 
@@ -282,6 +296,7 @@ def _import_rank_n(spec: Any, network: Any) -> ImportedCoreml:
         else:
             produced = call_converter(on_trailing_axes, lookup(kind).fn, layer, ctx,  # type: ignore[union-attr]
                                       node=layer.name, op=kind)
+        _check_output_count(layer, kind, produced)
         for out_name, sym in zip(layer.output, produced, strict=True):
             ctx.symbols[out_name] = sym
             ctx.shapes[out_name] = ctx.infer(sym, layer)
@@ -296,6 +311,6 @@ def _import_rank_n(spec: Any, network: Any) -> ImportedCoreml:
             # a rank-5 mapped blob [1, Batch, C, 1, 1] as the declared (C,) per sample
             sym = mx.sym.reshape(sym, (-1, *dims))
         outputs.append(mx.sym.identity(sym, name=feature.name))
-    group = outputs[0] if len(outputs) == 1 else mx.sym.Group(outputs)
+    group = group_outputs(outputs)
     return ImportedCoreml(group, ctx.params, inputs, [f.name for f in spec.description.output],
                           dict(ctx.sources))

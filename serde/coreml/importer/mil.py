@@ -12,6 +12,7 @@ import mxnet as mx
 import numpy as np
 
 from ...errors import ConversionError, InvalidModelError, UnsupportedOperatorError, call_converter
+from .convert import group_outputs
 from .registry import MIL_REGISTRY
 
 
@@ -109,13 +110,16 @@ def import_program(spec: Any, program: Any) -> ImportedProgram:
         for var, value in zip(op.outputs, produced, strict=False):
             ctx.values[var.name] = value
     names = [f.name for f in spec.description.output]
+    if len(names) != len(function.outputs):
+        raise InvalidModelError(f"the model describes {len(names)} output(s) but its main "
+                                f"function returns {len(function.outputs)}")
     outputs = []
     for var, name in zip(function.outputs, names, strict=True):
         value = ctx.value(var)
         if not isinstance(value, mx.sym.Symbol):
             raise InvalidModelError(f"output {name!r} is a constant")
         outputs.append(mx.sym.identity(value, name=name))
-    group = outputs[0] if len(outputs) == 1 else mx.sym.Group(outputs)
+    group = group_outputs(outputs)
     used = set(group.list_inputs())
     return ImportedProgram(group, {k: v for k, v in ctx.params.items() if k in used}, inputs,
                            names)

@@ -23,7 +23,7 @@ import onnx
 import onnx.numpy_helper
 from onnx.backend.base import Backend, BackendRep, Device, DeviceType
 
-from ..errors import InvalidModelError, SerdeError
+from ..errors import InvalidModelError, SerdeError, mxnet_message
 from .importer import StaticValueRequired, import_graph, to_ndarrays
 from .importer.dtypes import to_numpy
 from .importer.loader import load_model
@@ -60,11 +60,15 @@ class _Bound:
             self.executor = graph.sym.bind(ctx, args=args, aux_states=aux, grad_req="null")
 
     def run(self, feeds: Mapping[str, np.ndarray]) -> list[np.ndarray]:
-        with mx.util.np_shape(True):
-            for name in self.input_names:
-                self.args[name][:] = feeds[name]
-            outputs = self.executor.forward(is_train=False)
-            return [out.asnumpy() for out in outputs]
+        try:
+            with mx.util.np_shape(True):
+                for name in self.input_names:
+                    self.args[name][:] = feeds[name]
+                outputs = self.executor.forward(is_train=False)
+                return [out.asnumpy() for out in outputs]
+        except mx.base.MXNetError as err:  # the backend raises SerdeErrors only
+            raise InvalidModelError(f"MXNet could not run the converted model on these "
+                                    f"inputs: {mxnet_message(err)}") from err
 
 
 class MXNetBackendRep(BackendRep):

@@ -106,10 +106,11 @@ def check_runnable(sym: mx.sym.Symbol, inputs: Sequence[tuple[str, Any, Any]],
     def static(dim: Any) -> bool:
         return isinstance(dim, (int, np.integer)) and dim > 0
 
-    used = [(name, tuple(1 if k == 0 and not isinstance(d, (int, np.integer)) or
-                         k == 0 and isinstance(d, (int, np.integer)) and d < 0 else d
-                         for k, d in enumerate(shape)), dtype)
-            for name, shape, dtype in used]
+    def declared(dim: Any) -> bool:  # a size, or a 0 for a zero-size axis
+        return isinstance(dim, (int, np.integer)) and dim >= 0
+
+    used = [(name, tuple(1 if k == 0 and not declared(d) else d for k, d in enumerate(shape)),
+             dtype) for name, shape, dtype in used]
     dynamic = any(not static(d) for _, shape, _ in used for d in shape)
     failure = None
     for unknown in (0, 1):
@@ -164,6 +165,15 @@ def _trial_forward(sym: mx.sym.Symbol, inputs: Sequence[tuple[str, Any, Any]],
                                 f"shapes: {mxnet_message(err)}") from err
 
 
+def _by_node(internals: mx.sym.Symbol, values: Sequence[Any]) -> dict[str, list[Any]]:
+    """``values`` (one per output of ``internals``: inferred shapes or dtypes) grouped by node
+    name, in output order ("<node>_output" or "<node>_output<k>"; variables by name)."""
+    grouped: dict[str, list[Any]] = {}
+    for name, value in zip(internals.list_outputs(), values, strict=True):
+        grouped.setdefault(re.sub(r"_output\d*$", "", name), []).append(value)
+    return grouped
+
+
 def _divides_integers(sym: mx.sym.Symbol, inputs: Sequence[tuple[str, Any, Any]],
                       params: Mapping[str, np.ndarray]) -> bool:
     nodes = json.loads(sym.tojson())["nodes"]
@@ -177,9 +187,7 @@ def _divides_integers(sym: mx.sym.Symbol, inputs: Sequence[tuple[str, Any, Any]]
         _, out_types, _ = internals.infer_type_partial(**dtypes)
     except mx.base.MXNetError:
         return True
-    produced: dict[str, list[Any]] = {}
-    for name, dtype in zip(internals.list_outputs(), out_types, strict=True):
-        produced.setdefault(re.sub(r"_output\d*$", "", name), []).append(dtype)
+    produced = _by_node(internals, out_types)
     for node in dividing:
         for src, index, *_ in node["inputs"]:
             types = produced.get(nodes[src]["name"], [])
@@ -204,10 +212,8 @@ def _check_axes(sym: mx.sym.Symbol, shapes: Mapping[str, tuple[int, ...]]) -> No
         _, out_shapes, _ = internals.infer_shape_partial(**shapes)
     except mx.base.MXNetError:
         return  # already accepted by the whole graph's inference
-    # each node's outputs in order ("<node>_output" or "<node>_output<k>"; variables by name)
-    outputs: dict[str, list[tuple[int, ...]]] = {}
-    for name, shape in zip(internals.list_outputs(), out_shapes, strict=True):
-        outputs.setdefault(re.sub(r"_output\d*$", "", name), []).append(tuple(shape or ()))
+    outputs = {node: [tuple(shape or ()) for shape in shapes]
+               for node, shapes in _by_node(internals, out_shapes).items()}
     nodes = json.loads(sym.tojson())["nodes"]
     for node in nodes:
         axis = node.get("attrs", {}).get("axis")

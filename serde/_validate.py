@@ -227,16 +227,22 @@ def check_mxnet_inputs(obj: Any, params: Any) -> None:
 _MAX_ELEMENTS = 2**31 - 1  # MXNet 1.9.1 wheels index tensors with int32
 
 
-def _check_shape(where: str, shape: Any) -> None:
+_EXPORT_NEGATIVE_DIM = ("a dynamic axis is asked for with dynamic_batch=True or dynamic_axes, "
+                        "not a negative dim")
+
+
+def check_shape(where: str, shape: Any, negative: str = "dims are non-negative") -> None:
+    """A shape given by a caller (``input_shapes`` of an export or an import): a tuple or list
+    of non-negative integer dims that MXNet can hold; ``negative`` says what to do instead of
+    a negative dim."""
     if isinstance(shape, (str, bytes)) or not isinstance(shape, (list, tuple)):
         raise InvalidModelError(f"{where} must be a tuple of dims, not {shape!r}")
     total = 1
     for dim in shape:
-        if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)):
+        if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)):
             raise InvalidModelError(f"{where} has dim {dim!r}: dims are integers")
         if dim < 0:
-            raise InvalidModelError(f"{where} has dim {dim}: a dynamic axis is asked for with "
-                                    f"dynamic_batch=True or dynamic_axes, not a negative dim")
+            raise InvalidModelError(f"{where} has dim {dim}: {negative}")
         total *= int(dim)
     if total > _MAX_ELEMENTS:
         raise InvalidModelError(f"{where} {tuple(shape)} has {total:.3g} elements; MXNet "
@@ -262,14 +268,14 @@ def check_export_options(input_shapes: Any, input_types: Any) -> None:
     if input_shapes is not None:
         if isinstance(input_shapes, dict):
             for name, shape in input_shapes.items():
-                _check_shape(f"input_shapes[{name!r}]", shape)
+                check_shape(f"input_shapes[{name!r}]", shape, _EXPORT_NEGATIVE_DIM)
         elif isinstance(input_shapes, (list, tuple)) and input_shapes and \
                 all(isinstance(d, (int, np.integer)) and not isinstance(d, bool)
                     for d in input_shapes):
-            _check_shape("input_shapes", input_shapes)
+            check_shape("input_shapes", input_shapes, _EXPORT_NEGATIVE_DIM)
         elif isinstance(input_shapes, (list, tuple)):
             for k, shape in enumerate(input_shapes):
-                _check_shape(f"input_shapes[{k}]", shape)
+                check_shape(f"input_shapes[{k}]", shape, _EXPORT_NEGATIVE_DIM)
         else:
             raise InvalidModelError(f"input_shapes must be a dict of shapes by input name or "
                                     f"a list of shapes, not {type(input_shapes).__name__}")

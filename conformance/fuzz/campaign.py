@@ -89,10 +89,16 @@ def _onnx_inputs(model: Any) -> list[np.ndarray] | None:
             dtype = np.dtype(helper.tensor_dtype_to_np_dtype(t.elem_type))
         except (KeyError, TypeError, ValueError):
             return None
-        rng = np.random.default_rng(0)
-        arrays.append(rng.normal(size=dims).astype(dtype) if dtype.kind == "f"
-                      else np.ones(dims, dtype))
+        arrays.append(_synthetic(dims, dtype))
     return arrays
+
+
+def _synthetic(shape: Sequence[int], dtype: np.dtype) -> np.ndarray:
+    """A forward input of ``shape``: seeded normals for floats, ones for the rest (valid
+    indices and divisors)."""
+    if dtype.kind == "f":
+        return np.random.default_rng(0).normal(size=tuple(shape)).astype(dtype)
+    return np.ones(tuple(shape), dtype)
 
 
 def _forward(block: Any, arrays: list[np.ndarray], numpy_shapes: bool = False) -> None:
@@ -351,7 +357,7 @@ def _check_forward(result: Any, arrays: list[np.ndarray] | None, kind: str, path
         if any(d <= 0 for s in shapes for d in s) or \
                 sum(math.prod(s) for s in shapes) > MAX_FORWARD_ELEMENTS:
             return {"forward": "skipped"}
-        arrays = [np.random.default_rng(0).normal(size=s).astype(np.float32) for s in shapes]
+        arrays = [_synthetic(s, np.dtype(np.float32)) for s in shapes]
     if arrays is None:
         return {"forward": "skipped"}
     try:
@@ -475,10 +481,7 @@ def _node_case(rng: np.random.Generator, record: dict[str, Any], path: Path
         options["input_shapes"] = {inputs[k]: shape}
         record["options"] = f"input_shapes {inputs[k]} ({how})"
         if how != "a string" and all(isinstance(d, int) and d > 0 for d in shape):
-            rng_data = np.random.default_rng(0)
-            dtype = arrays[k].dtype
-            arrays[k] = (rng_data.normal(size=shape).astype(dtype) if dtype.kind == "f"
-                         else np.ones(shape, dtype))
+            arrays[k] = _synthetic(shape, arrays[k].dtype)
             record["inputs"] = "synthetic"
     return options, arrays
 

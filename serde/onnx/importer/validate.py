@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import onnx
 
+from ..._validate import check_shape
 from ...errors import InvalidModelError
 from .loader import check_size, value_shape
 
@@ -35,14 +36,7 @@ def check_declared_sizes(proto: onnx.ModelProto,
     ``input_shapes`` overriding the declared inputs) could not exist in MXNet."""
     overrides = dict(input_shapes or {})
     for name, shape in overrides.items():
-        if isinstance(shape, (str, bytes)) or not isinstance(shape, Sequence):
-            raise InvalidModelError(f"input_shapes[{name!r}] must be a sequence of dims, "
-                                    f"not {shape!r}")
-        for dim in shape:
-            if not isinstance(dim, (int, np.integer)) or isinstance(dim, (bool, np.bool_)):
-                raise InvalidModelError(f"input_shapes[{name!r}] has dim {dim!r}: dims are "
-                                        f"non-negative integers")
-        check_size(name, shape, " (input_shapes)")
+        check_shape(f"input_shapes[{name!r}]", shape)
     for graph in _graphs(proto.graph):
         for value in (*graph.input, *graph.output, *graph.value_info):
             if value.name in overrides and graph is proto.graph:

@@ -2,6 +2,7 @@
 project's Core ML converter + onnxruntime) against MXNet's forward, and its failure modes."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -354,3 +355,23 @@ def test_recurrent_models_core_ml_cannot_hold_are_named(tmp_path):
     with pytest.raises(serde.ConversionError, match="layout='NTC'"):
         serde.to_coreml(lstm, ({"p": mx.nd.ones((4 * 3 * (4 + 3 + 2),))}, {}),
                         input_shapes={"data": (5, 2, 4)})
+
+
+def test_the_same_model_gives_a_byte_identical_file(small_net, tmp_path):
+    # the metadata is a protobuf map, whose order follows the process's string hashing
+    small_net.hybridize()
+    small_net(mx.nd.zeros(SHAPE))
+    small_net.export(str(tmp_path / "net"))
+    written = []
+    for seed in ("1", "2"):
+        (tmp_path / seed).mkdir()
+        target = tmp_path / seed / "net.mlmodel"  # the file name is the model's name
+        out = subprocess.run([sys.executable, "-m", "serde", "export",
+                              str(tmp_path / "net-symbol.json"), str(tmp_path / "net-0000.params"),
+                              "-o", str(target), "--to", "coreml",
+                              "--input-shape", "data:1,3,16,16"],
+                             capture_output=True, text=True, timeout=300,
+                             env={**os.environ, "PYTHONHASHSEED": seed})
+        assert out.returncode == 0, out.stderr
+        written.append(target.read_bytes())
+    assert written[0] == written[1]

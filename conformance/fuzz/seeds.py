@@ -167,4 +167,5 @@ def coreml_bytes() -> bytes | None:
     sym = mx.sym.load_json(sym_json)
     arg = {k[4:]: mx.nd.array(v) for k, v in params.items() if k.startswith("arg:")}
     aux = {k[4:]: mx.nd.array(v) for k, v in params.items() if k.startswith("aux:")}
-    return serde.to_coreml(sym, (arg, aux), input_shapes={"data": shape}).SerializeToString()
+    return serde.to_coreml(sym, (arg, aux), input_shapes={"data": shape}).SerializeToString(
+        deterministic=True)  # metadata is a map: its order varies between processes

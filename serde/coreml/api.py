@@ -47,7 +47,7 @@ def save_coreml(spec: Any, path: str | os.PathLike) -> Path:
         ct.models.MLModel(spec, skip_model_load=True)  # coremltools' own validation
     except Exception as err:
         raise InvalidModelError(f"coremltools rejects the Core ML model: {err}") from err
-    return atomic_write(Path(path), lambda tmp: tmp.write_bytes(spec.SerializeToString()))
+    return atomic_write(Path(path), lambda tmp: tmp.write_bytes(spec.SerializeToString(deterministic=True)))
 
 
 def export_coreml(obj: Any, params: Any = None, *, input_format: str | None = None,

@@ -80,7 +80,7 @@ def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
 MIN_IOU = 0.99
 
 
-def _tied_at_cut(missed: list[int], left: list[int], scores_w: np.ndarray,
+def _tied_at_cut(missed: list[int], left: np.ndarray, scores_w: np.ndarray,
                  valid_w: np.ndarray, scores_g: np.ndarray, tol: Tolerance,
                  score_scale: float) -> int:
     """How many unmatched detections a tie at a top-k cut explains: a fixed number of
@@ -89,16 +89,21 @@ def _tied_at_cut(missed: list[int], left: list[int], scores_w: np.ndarray,
     detection at the cut (within tolerance of the lowest wanted score) and a leftover of the
     other side with the same score, within tolerance."""
     cut = float(scores_w[valid_w].min()) if len(valid_w) else 0.0
-    pool = list(left)
+    # leftovers by score, so each missed detection looks only at the scores near its own
+    pool_scores = np.sort(np.asarray(scores_g[left], np.float64)) if len(left) else \
+        np.zeros(0)
+    used = np.zeros(len(pool_scores), bool)
     tied = 0
     for i in missed:
         s_w = float(scores_w[i])
         bound = tol.rel * abs(s_w) + tol.abs_of_max * score_scale + tol.abs
         if abs(s_w - cut) > bound:
             continue
-        partner = next((j for j in pool if abs(float(scores_g[j]) - s_w) <= bound), None)
-        if partner is not None:
-            pool.remove(partner)
+        lo = np.searchsorted(pool_scores, s_w - bound, side="left")
+        hi = np.searchsorted(pool_scores, s_w + bound, side="right")
+        free = np.flatnonzero(~used[lo:hi])
+        if free.size:
+            used[lo + free[0]] = True
             tied += 1
     return tied
 
@@ -137,16 +142,24 @@ def match_detections(got: list[np.ndarray], want: list[np.ndarray], tol: Toleran
             return result
         result["allowed"] = result.get("allowed", 0) + allowed
         order_w = valid_w[np.argsort(-scores_w[b].reshape(-1)[valid_w], kind="stable")]
-        free = set(valid_g.tolist())
+        # Unmatched detections of the other side by class: deployed COCO R-CNNs keep every
+        # one of 80 x 1000 candidates, so each wanted detection looks only at its own class.
+        flat_ids_g, flat_ids_w = ids_g[b].reshape(-1), ids_w[b].reshape(-1)
+        flat_boxes_g, flat_boxes_w = boxes_g[b].reshape(-1, 4), boxes_w[b].reshape(-1, 4)
+        flat_scores_g, flat_scores_w = scores_g[b].reshape(-1), scores_w[b].reshape(-1)
+        classes_g = flat_ids_g[valid_g]
+        by_class = {c: valid_g[classes_g == c] for c in np.unique(classes_g)}
+        free = np.zeros(len(flat_ids_g), bool)
+        free[valid_g] = True
         missed: list[int] = []
         for i in order_w:
-            candidates = [j for j in free if ids_g[b].reshape(-1)[j] == ids_w[b].reshape(-1)[i]]
-            if not candidates:
+            same_class = by_class.get(flat_ids_w[i])
+            cand = same_class[free[same_class]] if same_class is not None else same_class
+            if cand is None or not cand.size:
                 missed.append(int(i))
                 continue
-            cand = np.array(candidates)
-            box_w = boxes_w[b].reshape(-1, 4)[i]
-            near = boxes_g[b].reshape(-1, 4)[cand]
+            box_w = flat_boxes_w[i]
+            near = flat_boxes_g[cand]
             ious = _iou(box_w, near)
             # equal within the tolerance counts too: a near-degenerate box (random weights
             # decode boxes a fraction of a pixel wide) loses IoU to rounding alone
@@ -158,22 +171,21 @@ def match_detections(got: list[np.ndarray], want: list[np.ndarray], tol: Toleran
             if ious[best] < MIN_IOU:
                 missed.append(int(i))
                 result.setdefault("first_unmatched", {
-                    "image": b, "score": float(scores_w[b].reshape(-1)[i]),
+                    "image": b, "score": float(flat_scores_w[i]),
                     "box": box_w.round(4).tolist(), "best_iou": round(float(ious[best]), 4),
                     "nearest": near[best].round(4).tolist()})
                 continue
-            free.discard(j)
+            free[j] = False
             result["min_iou"] = min(result["min_iou"], float(ious[best]))
-            s_w = scores_w[b].reshape(-1)[i]
-            s_g = scores_g[b].reshape(-1)[j]
+            s_w, s_g = flat_scores_w[i], flat_scores_g[j]
             bound = tol.rel * abs(s_w) + tol.abs_of_max * score_scale + tol.abs
             result["score_ratio"] = max(result["score_ratio"],
                                         abs(s_g - s_w) / bound if bound else float(s_g != s_w))
             if masks_w is not None and masks_g is not None:
                 result["mask_ratio"] = max(result["mask_ratio"], tolerance_ratio(
                     masks_g[b][j], masks_w[b][i], tol))
-        tied = _tied_at_cut(missed, sorted(free), scores_w[b].reshape(-1), valid_w,
-                            scores_g[b].reshape(-1), tol, score_scale)
+        tied = _tied_at_cut(missed, np.flatnonzero(free), flat_scores_w, valid_w,
+                            flat_scores_g, tol, score_scale)
         result["tied_at_cut"] = result.get("tied_at_cut", 0) + tied
         result["unmatched"] += len(missed) - tied
     result["unmatched_fraction"] = result["unmatched"] / max(result["valid"], 1)

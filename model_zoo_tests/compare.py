@@ -89,10 +89,12 @@ def _tied_at_cut(missed: list[int], left: np.ndarray, scores_w: np.ndarray,
     detection at the cut (within tolerance of the lowest wanted score) and a leftover of the
     other side with the same score, within tolerance."""
     cut = float(scores_w[valid_w].min()) if len(valid_w) else 0.0
-    # leftovers by score, so each missed detection looks only at the scores near its own
-    pool_scores = np.sort(np.asarray(scores_g[left], np.float64)) if len(left) else \
-        np.zeros(0)
-    used = np.zeros(len(pool_scores), bool)
+    # leftovers sorted by score, so each missed detection looks only at the scores near its
+    # own; within that window the partner is the first leftover in detection order
+    by_score = np.argsort(scores_g[left], kind="stable")
+    pool = left[by_score]
+    pool_scores = np.asarray(scores_g[pool], np.float64)
+    used = np.zeros(len(pool), bool)
     tied = 0
     for i in missed:
         s_w = float(scores_w[i])
@@ -101,9 +103,9 @@ def _tied_at_cut(missed: list[int], left: np.ndarray, scores_w: np.ndarray,
             continue
         lo = np.searchsorted(pool_scores, s_w - bound, side="left")
         hi = np.searchsorted(pool_scores, s_w + bound, side="right")
-        free = np.flatnonzero(~used[lo:hi])
-        if free.size:
-            used[lo + free[0]] = True
+        window = lo + np.flatnonzero(~used[lo:hi])
+        if window.size:
+            used[window[np.argmin(pool[window])]] = True
             tied += 1
     return tied
 
@@ -149,13 +151,14 @@ def match_detections(got: list[np.ndarray], want: list[np.ndarray], tol: Toleran
         flat_scores_g, flat_scores_w = scores_g[b].reshape(-1), scores_w[b].reshape(-1)
         classes_g = flat_ids_g[valid_g]
         by_class = {c: valid_g[classes_g == c] for c in np.unique(classes_g)}
+        no_match = valid_g[:0]
         free = np.zeros(len(flat_ids_g), bool)
         free[valid_g] = True
         missed: list[int] = []
         for i in order_w:
-            same_class = by_class.get(flat_ids_w[i])
-            cand = same_class[free[same_class]] if same_class is not None else same_class
-            if cand is None or not cand.size:
+            same_class = by_class.get(flat_ids_w[i], no_match)
+            cand = same_class[free[same_class]]
+            if not cand.size:
                 missed.append(int(i))
                 continue
             box_w = flat_boxes_w[i]

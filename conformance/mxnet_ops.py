@@ -490,6 +490,10 @@ case("roi_align_adaptive", "_contrib_ROIAlign",
 case("roi_align_aligned", "_contrib_ROIAlign",
      {"data": (2, 3, 12, 12), "rois": ((4, 5), "rois:2:24")}, call="ROIAlign",
      pooled_size=(3, 3), spatial_scale=0.5, sample_ratio=2, aligned=True)
+# dynamic batch: the per-ROI feature copies; static: two plain products (one image and two)
+case("roi_align_dynamic_batch", "_contrib_ROIAlign",
+     {"data": (2, 3, 12, 12), "rois": ((5, 5), "rois:2:24")}, call="ROIAlign",
+     pooled_size=(3, 2), spatial_scale=0.5, sample_ratio=2, dynamic_batch=True)
 case("roi_align_position_sensitive", "_contrib_ROIAlign",
      {"data": (2, 8, 10, 10), "rois": ((3, 5), "rois:2:20")}, call="ROIAlign",
      pooled_size=(2, 2), spatial_scale=0.5, sample_ratio=2, position_sensitive=True)

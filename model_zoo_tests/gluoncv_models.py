@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import types
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -180,8 +181,46 @@ def _rpn_min_size_one(net: mx.gluon.HybridBlock) -> None:
         net._clear_cached_op()
 
 
+class _SymbolsWithoutBoxCodecs:
+    """``mx.sym`` as GluonCV's FPN sees it under MXNet < 1.6: no ``contrib.box_encode``."""
+
+    def __init__(self, F: Any) -> None:
+        self._F = F
+        self.contrib = types.SimpleNamespace(**{
+            k: v for k, v in vars(F.contrib).items() if k not in ("box_encode", "box_decode")})
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._F, name)
+
+
+@contextlib.contextmanager
+def _defined_pyramid_pooling(net: mx.gluon.HybridBlock) -> Iterator[None]:
+    """GluonCV's FPN pools every level with the other levels' ROIs masked to batch index -1,
+    and MXNet 1.9.1's CPU ROIAlign leaves the rows of such ROIs uninitialised (it zeroes flat
+    element n of the output instead of row n), so MXNet's own forward sums whatever the memory
+    held. The reference pools all ROIs on every level and zeroes the other levels' rows with
+    ``where``: GluonCV's older path, the function the masked one means, and what the export
+    computes."""
+    if not hasattr(net, "_pyramid_roi_feats"):
+        yield
+        return
+    pyramid = type(net)._pyramid_roi_feats
+
+    def defined(self: Any, F: Any, *args: Any, **kwargs: Any) -> Any:
+        return pyramid(self, _SymbolsWithoutBoxCodecs(F), *args, **kwargs)
+
+    net._pyramid_roi_feats = types.MethodType(defined, net)
+    net._clear_cached_op()
+    try:
+        yield
+    finally:
+        del net._pyramid_roi_feats
+        net._clear_cached_op()
+
+
 #: R-CNN as deployed, with a tie-free proposal filter
-RCNN_DETECTIONS = Variant("final", "detections", _rpn_min_size_one)
+RCNN_DETECTIONS = Variant("final", "detections", _rpn_min_size_one,
+                          reference=_defined_pyramid_pooling)
 
 
 def detectors() -> list[ZooModel]:

@@ -26,6 +26,10 @@ class Variant:
     name: str
     compare: str = "dense"  # "dense" | "detections"
     configure: Callable[[mx.gluon.HybridBlock], None] | None = None
+    #: MXNet's reference forward runs inside this context (an equivalent, well-defined graph
+    #: where the exported one leans on undefined MXNet behaviour); the export is the network's
+    #: own graph either way
+    reference: Callable[[mx.gluon.HybridBlock], contextlib.AbstractContextManager] | None = None
 
 
 DENSE = (Variant("final"),)

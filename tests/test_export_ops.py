@@ -89,3 +89,40 @@ def test_inventory_accounts_for_every_mxnet_op():
     assert exported == set(EXPORT_REGISTRY.ops())
     assert all(r["reason"] for r in rows if r["status"] == "not applicable")
     assert exported <= {c.op for c in CASES}
+
+
+@pytest.mark.parametrize("n_images", [1, 2])
+def test_roi_align_decomposition_never_copies_the_features_per_roi(tmp_path, n_images):
+    """R-CNN pools 1,000 ROIs from one feature map: a per-ROI copy of it (R*C*H*W) took
+    gigabytes and overflowed MXNet's broadcasting matmul. The opset-22+ decomposition keeps
+    every intermediate below that, and still matches MXNet in onnxruntime and imported back."""
+    import numpy as np
+    import onnxruntime as ort
+
+    import serde
+
+    rois_n, channels, height, width = 200, 16, 24, 20
+    data, rois = mx.sym.var("data"), mx.sym.var("rois")
+    sym = mx.sym.contrib.ROIAlign(data, rois, pooled_size=(7, 7), spatial_scale=0.25,
+                                  sample_ratio=2)
+    path, model = serde.export_model(
+        sym, {}, filename_prefix=tmp_path / "roi", opset_version=DEFAULT_EXPORT_OPSET,
+        input_shapes={"data": (n_images, channels, height, width), "rois": (rois_n, 5)},
+        return_model=True)
+    inferred = onnx.shape_inference.infer_shapes(model)
+    sizes = [int(np.prod([d.dim_value for d in vi.type.tensor_type.shape.dim]))
+             for vi in inferred.graph.value_info]
+    assert max(sizes) < rois_n * channels * height * width
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((n_images, channels, height, width)).astype(np.float32)
+    corner = rng.random((rois_n, 2)) * [3 * width, 3 * height]
+    boxes = np.concatenate([corner, corner + rng.random((rois_n, 2)) * 30 + 1], axis=1)
+    r = np.concatenate([rng.integers(0, n_images, (rois_n, 1)), boxes], axis=1)
+    r = r.astype(np.float32)
+    want = sym.eval(data=mx.nd.array(x), rois=mx.nd.array(r))[0].asnumpy()
+    got = ort.InferenceSession(str(path)).run(None, {"data": x, "rois": r})[0]
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    block = serde.import_model(path)
+    np.testing.assert_allclose(block(mx.nd.array(x), mx.nd.array(r)).asnumpy(), want,
+                               rtol=1e-4, atol=1e-5)

@@ -49,3 +49,24 @@ def test_tolerances_resolve_by_name_and_pattern_with_reasons():
     for table in ("models", "limitations"):
         for name, entry in data.get(table, {}).items():
             assert entry.get("reason"), f"{table}.{name} has no reason"
+
+
+def test_mxnet_roi_align_leaves_masked_rois_undefined_so_fpn_references_avoid_them():
+    """Why FPN R-CNNs get a reference graph of their own: MXNet 1.9.1's CPU ROIAlign, given a
+    ROI with batch index -1 (how GluonCV's FPN masks the other levels' ROIs), zeroes flat
+    element n of the output instead of row n, and leaves row n as the memory was."""
+    from model_zoo_tests.gluoncv_models import RCNN_DETECTIONS, _SymbolsWithoutBoxCodecs
+
+    x = mx.nd.random.uniform(1, 2, shape=(1, 2, 8, 8))
+    rois = mx.nd.array([[0, 1, 1, 6, 6], [-1, 1, 1, 6, 6], [-1, 2, 2, 7, 7]])
+    out = mx.nd.contrib.ROIAlign(x, rois, pooled_size=(2, 2), spatial_scale=1.0,
+                                 sample_ratio=2).asnumpy()
+    valid = mx.nd.contrib.ROIAlign(x, rois[:1], pooled_size=(2, 2), spatial_scale=1.0,
+                                   sample_ratio=2).asnumpy()
+    assert (valid.ravel()[:3] > 1).all()  # a valid ROI of values in [1, 2] pools to them
+    assert (out.ravel()[1:3] == 0).all()  # ... but its elements 1 and 2 were zeroed
+    # the reference hides GluonCV's box codecs, which switches its FPN to pooling every ROI
+    # and zeroing the other levels' rows with where
+    symbols = _SymbolsWithoutBoxCodecs(mx.sym)
+    assert "box_encode" not in vars(symbols.contrib) and symbols.contrib.ROIAlign
+    assert symbols.where is mx.sym.where and RCNN_DETECTIONS.reference is not None

@@ -405,6 +405,28 @@ def _roi_axis_weights(b: Builder, coords: str, extent: str, positions: str, pool
              b.const(float(ratio), dtype, "ratio"))
 
 
+def _roi_pool_products(b: Builder, data: str, index: str, w_y: str, w_x: str, n_rois: int,
+                       n_images: int, channels: int, pooled_h: int, pooled_w: int) -> str:
+    """(R, C, PH, PW) pooled maps as two plain matrix products, for a static batch (and so a
+    static ROI count). Per-ROI copies of the features would take R*C*H*W memory (gigabytes
+    for R-CNN's 1,000 ROIs), and MXNet's broadcasting matmul overflows its workspace at that
+    size: first every ROI's height weights against every image, (R*PH, H) @ (H, N*C*W); then
+    each ROI's rows of its own image, and its width weights as a product batched over ROIs."""
+    by_height = b("Reshape", b("Transpose", data, perm=[2, 0, 1, 3]), b.i64([0, -1]))
+    rows = b("MatMul", b("Reshape", w_y, b.i64([n_rois * pooled_h, -1])), by_height)
+    if n_images == 1:  # R-CNN's deployment: every ROI reads the one image
+        rows = b("Reshape", rows, b.i64([n_rois, pooled_h * channels, -1]))
+    else:  # row (r*PH + p)*N + n holds image n's (C, W) for ROI r's bin p
+        bins = np.arange(n_rois * pooled_h).reshape(n_rois, pooled_h) * n_images
+        pick = b("Add", b.i64(bins), b.unsqueeze(index, [1]), dtype=INT64)  # (R, PH)
+        rows = b("Gather", b("Reshape", rows, b.i64([n_rois * pooled_h * n_images, -1])),
+                 pick, axis=0)
+        rows = b("Reshape", rows, b.i64([0, pooled_h * channels, -1]))  # (R, PH*C, W)
+    pooled = b("MatMul", rows, b("Transpose", w_x, perm=[0, 2, 1]))  # (R, PH*C, PW)
+    return b("Transpose", b("Reshape", pooled, b.i64([0, pooled_h, channels, pooled_w])),
+             perm=[0, 2, 1, 3])
+
+
 def _roi_align_decomposed(node: MxNode, ctx: ExportContext) -> str:
     """ROIAlign for opsets whose RoiAlign onnxruntime cannot run (22+), and for what RoiAlign
     cannot express (position-sensitive pooling). Bilinear sampling averaged over each bin is
@@ -450,11 +472,14 @@ def _roi_align_decomposed(node: MxNode, ctx: ExportContext) -> str:
 
     w_x = axis_weights(0, pooled_w, 3, width)   # (R, PW, W)
     w_y = axis_weights(1, pooled_h, 2, height)  # (R, PH, H)
-    # one image (R-CNN's deployment): every ROI reads it, no per-ROI copy of the features
-    features = data if n_images == 1 and not ctx.has_dynamic_axes else \
-        b("Gather", data, index, axis=0)  # (R, C, H, W)
-    rows = b("MatMul", b.unsqueeze(w_y, [1]), features)  # (R, C, PH, W)
-    pooled = b("MatMul", rows, b("Transpose", b.unsqueeze(w_x, [1]), perm=[0, 1, 3, 2]))
+    if any(0 in axes for axes in ctx.dynamic_inputs.values()):
+        # batch (and so ROI count) free: per-ROI copies of the features, broadcast products
+        features = b("Gather", data, index, axis=0)  # (R, C, H, W)
+        rows = b("MatMul", b.unsqueeze(w_y, [1]), features)  # (R, C, PH, W)
+        pooled = b("MatMul", rows, b("Transpose", b.unsqueeze(w_x, [1]), perm=[0, 1, 3, 2]))
+    else:
+        pooled = _roi_pool_products(b, data, index, w_y, w_x, ctx.shape(rois)[0], n_images,
+                                    channels, pooled_h, pooled_w)
     if node.bool("position_sensitive", False):
         # output channel k at bin (i, j) reads input channel k*PH*PW + i*PW + j
         groups = channels // (pooled_h * pooled_w)

@@ -49,14 +49,9 @@ def _forward_outputs(name: str, out_file: str, dtype: str = "float32") -> None:
 
 def _exported(net: Any, model: Any, feed: dict[str, np.ndarray], prefix: Path) -> Any:
     """onnxruntime's forward of ``net`` exported as the zoo run exports it."""
-    import serde
+    from .zoo import export_for_zoo, ort_session
 
-    from .zoo import ort_session
-
-    path = serde.export_model(net, filename_prefix=prefix,
-                              input_shapes={k: v.shape for k, v in feed.items()},
-                              input_types={k: v.dtype for k, v in feed.items()},
-                              dynamic_axes={k: dict(v) for k, v in model.dynamic_axes.items()})
+    path = export_for_zoo(net, model, feed, prefix)
     session = ort_session(path, arena=not model.heavy)
     names = [i.name for i in session.get_inputs()]
     return lambda f: session.run(None, {n: f[n] for n in names})

@@ -142,6 +142,20 @@ def module_forward(sym: Any, arg_params: dict, aux_params: dict, feed: Feed, ctx
     return [o.asnumpy() for o in module.get_outputs()]
 
 
+def export_for_zoo(net: Any, model: ZooModel, feed: Feed, prefix: Path,
+                   opset: int | None = None, **kwargs: Any) -> Any:
+    """``serde.export_model`` as the zoo exports: the first feed's shapes and dtypes, the
+    registry entry's dynamic axes."""
+    import serde
+
+    return serde.export_model(net, filename_prefix=prefix,
+                              input_shapes={k: v.shape for k, v in feed.items()},
+                              input_types={k: v.dtype for k, v in feed.items()},
+                              opset_version=opset,
+                              dynamic_axes={k: dict(v) for k, v in model.dynamic_axes.items()},
+                              **kwargs)
+
+
 def ort_session(path: Path, threads: int = 1, arena: bool = True) -> Any:
     import onnxruntime as ort
 
@@ -242,11 +256,8 @@ def check_variant(model: ZooModel, net: Any, variant: Any, opsets: list[int], ct
         try:
             prefix = tmp / f"{tag}-{opset}"
             start = time.perf_counter()
-            path, onnx_model = serde.export_model(
-                net, filename_prefix=prefix, input_shapes={k: v.shape for k, v in feeds[0].items()},
-                input_types={k: v.dtype for k, v in feeds[0].items()}, opset_version=opset,
-                dynamic_axes={k: dict(v) for k, v in model.dynamic_axes.items()},
-                return_model=True)
+            path, onnx_model = export_for_zoo(net, model, feeds[0], prefix, opset,
+                                              return_model=True)
             rec[f"{tag}_export_seconds"] = time.perf_counter() - start
             rec[f"{tag}_node_count"] = len(onnx_model.graph.node)
             rec[f"{tag}_file_bytes"] = sum(p.stat().st_size for p in Path(tmp).glob(
